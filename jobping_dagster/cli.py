@@ -1,0 +1,250 @@
+"""The `jobping` command: migrations, users, CSV import, status, and one local pass."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from jobping_dagster.db.engine import (
+    DatabaseUnavailable,
+    create_app_engine,
+    describe_url,
+    get_engine,
+    migrate,
+    utcnow,
+)
+from jobping_dagster.postings.csv_import import read_jobspy_csv
+from jobping_dagster.postings.model import SiteScrape
+from jobping_dagster.postings.normalize import normalize_frame
+from jobping_dagster.postings.store import save_raw_scrape, upsert_postings
+from jobping_dagster.settings import InvalidConfiguration, Settings
+from jobping_dagster.status import changed_since, status_counts, top_matches
+from jobping_dagster.users.store import (
+    UserChanges,
+    add_user,
+    list_users,
+    remove_user,
+    update_user,
+)
+from jobping_dagster.users.validation import InvalidSetting, mask_webhook
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.handler(args, settings)
+    except (InvalidSetting, InvalidConfiguration, DatabaseUnavailable, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jobping", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    cmd = commands.add_parser("migrate", help="apply the app database migrations")
+    cmd.set_defaults(handler=_migrate)
+
+    cmd = commands.add_parser("users", help="add, list, update or remove users")
+    user_commands = cmd.add_subparsers(required=True, metavar="ACTION")
+    for action, handler in (("add", _users_add), ("update", _users_update)):
+        sub = user_commands.add_parser(action, help=f"{action} a user")
+        sub.add_argument("email")
+        sub.add_argument("--prompt", help="what the user is looking for, in their own words ('' clears)")
+        sub.add_argument("--min-score", help="notify at or above this score, 0-100 (default 70)")
+        sub.add_argument("--discord-webhook", help="Discord webhook URL ('' removes it)")
+        sub.set_defaults(handler=handler)
+    sub = user_commands.add_parser("list", help="list users (webhooks masked)")
+    sub.set_defaults(handler=_users_list)
+    sub = user_commands.add_parser("remove", help="remove a user with their matches")
+    sub.add_argument("email")
+    sub.set_defaults(handler=_users_remove)
+
+    cmd = commands.add_parser("import-csv", help="load jobspy CSV exports into the jobs table")
+    cmd.add_argument("paths", nargs="+", metavar="PATH")
+    cmd.set_defaults(handler=_import_csv)
+
+    cmd = commands.add_parser("status", help="counts of postings, companies, users, matches...")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(handler=_status)
+
+    cmd = commands.add_parser(
+        "run-once", help="run the whole flow once, in this process, on today's scrape"
+    )
+    cmd.add_argument("--no-demo-users", action="store_true",
+                     help="do not add the demo users when there are no users")
+    cmd.set_defaults(handler=_run_once)
+    return parser
+
+
+def _engine(settings: Settings) -> sa.Engine:
+    return get_engine(settings.database_url)
+
+
+def _migrate(_args, settings: Settings) -> int:
+    engine = create_app_engine(settings.database_url)
+    try:
+        before, after = migrate(engine)
+    except sa.exc.OperationalError:
+        raise DatabaseUnavailable(
+            f"cannot reach the app database {describe_url(settings.database_url)} "
+            "(JOBPING_DATABASE_URL)"
+        ) from None
+    print(f"app database {describe_url(settings.database_url)}: revision {before} -> {after}")
+    return 0
+
+
+def _changes(args) -> UserChanges:
+    return UserChanges(
+        prompt=args.prompt, min_score=args.min_score, discord_webhook=args.discord_webhook
+    )
+
+
+def _users_add(args, settings: Settings) -> int:
+    with _engine(settings).begin() as conn:
+        user_id = add_user(conn, args.email, _changes(args), settings.webhook_allowed_hosts)
+    print(f"added user {user_id}: {args.email.strip().lower()}")
+    return 0
+
+
+def _users_update(args, settings: Settings) -> int:
+    with _engine(settings).begin() as conn:
+        update_user(conn, args.email, _changes(args), settings.webhook_allowed_hosts)
+    print(f"updated {args.email.strip().lower()}")
+    return 0
+
+
+def _users_remove(args, settings: Settings) -> int:
+    with _engine(settings).begin() as conn:
+        remove_user(conn, args.email)
+    print(f"removed {args.email.strip().lower()}")
+    return 0
+
+
+def _users_list(_args, settings: Settings) -> int:
+    with _engine(settings).connect() as conn:
+        rows = list_users(conn)
+    if not rows:
+        print("no users yet: add one with `jobping users add EMAIL --prompt '...'`")
+    for user in rows:
+        webhook = mask_webhook(user.discord_webhook_url) if user.discord_webhook_url else "-"
+        if user.webhook_dead_at:
+            webhook += " (dead: Discord answered 404)"
+        prompt = (user.prompt or "(no prompt: not matched)").replace("\n", " ")
+        print(f"{user.id:>4}  {user.email}  min {user.min_score}  discord {webhook}")
+        print(f"      {prompt[:110]}{'…' if len(prompt) > 110 else ''}")
+    return 0
+
+
+def _import_csv(args, settings: Settings) -> int:
+    engine = _engine(settings)
+    now = utcnow()
+    for path in args.paths:
+        frame = read_jobspy_csv(path)
+        result = normalize_frame(frame, today=now.date())
+        with engine.begin() as conn:
+            # Kept as a raw scrape of today, so today's partition can be rebuilt from it.
+            save_raw_scrape(conn, day=now.date(), source=f"csv:{Path(path).name}"[:40],
+                            scrape=SiteScrape(site="csv", frame=frame), fetched_at=now)
+            stats = upsert_postings(conn, result.postings, day=now.date(), now=now)
+        rejected = ", ".join(f"{reason} {n}" for reason, n in result.rejected.most_common()) or "none"
+        print(
+            f"{path}: {result.rows_in} rows, {result.accepted} accepted "
+            f"({stats.inserted} new, {stats.updated} already known), "
+            f"{result.duplicates} duplicates, {result.rejected_total} rejected ({rejected})"
+        )
+    return 0
+
+
+def _status(args, settings: Settings) -> int:
+    with _engine(settings).connect() as conn:
+        counts = status_counts(conn)
+    if args.json:
+        print(json.dumps(counts, indent=2))
+        return 0
+    print(f"app database     {describe_url(settings.database_url)}")
+    print(f"postings         {counts['postings']}")
+    print(f"companies        {counts['companies']} ({counts['companies_researched']} researched, "
+          f"{counts['companies_failing']} failing)")
+    print(f"users            {counts['users']} ({counts['users_without_prompt']} without a prompt)")
+    print(f"matches          {counts['matches']} ({counts['failed_pairs']} pairs failing)")
+    by_status = ", ".join(f"{k} {v}" for k, v in sorted(counts["notifications_by_status"].items()))
+    print(f"notifications    {counts['notifications']} ({by_status or 'none'})")
+    print(f"pending outbox   {counts['pending_outbox']}")
+    return 0
+
+
+def _seed_demo_users(engine: sa.Engine, settings: Settings) -> int:
+    with engine.begin() as conn:
+        if list_users(conn):
+            return 0
+        demo = json.loads(
+            resources.files("jobping_dagster.users").joinpath("sample_users.json").read_text()
+        )
+        for user in demo:
+            add_user(conn, user["email"], UserChanges(prompt=user["prompt"] or "",
+                                                      min_score=user["min_score"]))
+    return len(demo)
+
+
+def _dagster_instance(settings: Settings) -> dg.DagsterInstance:
+    try:
+        return dg.DagsterInstance.get()
+    except dg.DagsterInvariantViolationError:
+        # DAGSTER_HOME unset: keep run history under JobPing's own folder.
+        home = settings.home / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        return dg.DagsterInstance.from_config(str(home))
+
+
+def _run_once(args, settings: Settings) -> int:
+    from jobping_dagster.definitions import build_definitions
+    from jobping_dagster.run_once import run_once
+
+    started = time.monotonic()
+    since = utcnow()
+    engine = _engine(settings)
+    seeded = 0 if args.no_demo_users else _seed_demo_users(engine, settings)
+    if seeded:
+        print(f"no users were configured: added {seeded} demo users (see `jobping users list`)")
+    with _dagster_instance(settings) as instance:
+        report = run_once(build_definitions(settings), instance, utcnow().date(), on_step=print)
+    with engine.connect() as conn:
+        changed = changed_since(conn, since)
+        totals = status_counts(conn)
+        best = top_matches(conn, since)
+    _print_summary(settings, report, changed, totals, best, time.monotonic() - started)
+    return 1 if report.failed_runs else 0
+
+
+def _print_summary(settings, report, changed, totals, best, seconds: float) -> None:
+    scorer = f"OpenAI {settings.openai_model}" if settings.openai_enabled else "local scorer"
+    print()
+    print(f"JobPing run summary ({seconds:.1f} s, {sum(report.runs.values())} runs, {scorer})")
+    print(f"  postings        {changed['new_postings']} new today, {totals['postings']} stored")
+    print(f"  companies       {changed['companies_researched']} researched, "
+          f"{totals['companies_researched']} of {totals['companies']} with a fresh profile")
+    print(f"  users           {totals['users']} ({totals['users_without_prompt']} without a "
+          "prompt: skipped)")
+    print(f"  matches         {changed['matches_scored']} scored, "
+          f"{changed['high_score_matches']} at or above the user's threshold")
+    delivered = changed["notifications_delivered"]
+    print(f"  notifications   {sum(delivered.values())} delivered "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(delivered.items())) or 'none'}), "
+          f"{totals['pending_outbox']} waiting")
+    for row in best:
+        print(f"    {row.score:>3}  {row.email:<28} {row.title} @ {row.company}  [{row.partition_key}]")
+    for failure in report.failed_runs:
+        print(f"  FAILED {failure}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Turns company research on for new companies, and again when research turns six months old."""
+
+
+import dagster as dg
+
+from jobping_dagster.companies.assets import company_info, company_partitions_def
+from jobping_dagster.companies.store import companies_to_research
+from jobping_dagster.db.engine import utcnow
+from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
+from jobping_dagster.partition_status import batched_run_requests, stranded_partitions
+
+research_job = dg.define_asset_job("research_job", selection=[company_info])
+
+# Turning the sensor on over a large backlog must not launch a storm of runs.
+FIRST_TICK_MAX_COMPANIES = 50
+MAX_COMPANIES_PER_TICK = 500
+COMPANIES_PER_RUN = 20
+
+
+@dg.sensor(
+    job=research_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+)
+def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
+    """Requests research for companies of recent postings whose profile is missing or older
+    than 180 days: new companies in batched runs, others (refresh, stranded) one by one."""
+    now = utcnow()
+    limit = FIRST_TICK_MAX_COMPANIES if context.cursor is None else MAX_COMPANIES_PER_TICK
+    with app_db.engine().connect() as conn:
+        due = companies_to_research(conn, now=now, active_since=now - FAN_OUT_WINDOW, limit=limit)
+    existing = set(context.instance.get_dynamic_partitions(company_partitions_def.name))
+    new_keys = [c.key for c in due if c.key not in existing]
+    known = {c.key: c for c in due if c.key in existing}
+    retry = stranded_partitions(context.instance, company_info.key, company_partitions_def, list(known))
+    requests = batched_run_requests(new_keys, COMPANIES_PER_RUN, "research")
+    requests += [
+        dg.RunRequest(
+            partition_key=key,
+            run_key=f"research:{key}:{known[key].attempts}:{known[key].info_updated_at or 'none'}",
+        )
+        for key in retry
+    ]
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=f"no company needs research ({len(due)} due, all in progress)",
+            cursor=now.isoformat(),
+        )
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=(
+            [company_partitions_def.build_add_request(new_keys)] if new_keys else []
+        ),
+        cursor=now.isoformat(),
+    )

@@ -1,0 +1,145 @@
+"""The app database: SQLAlchemy Core tables. Migrations in `sql/versions/` create the same shape;
+a test compares the two."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    # Free text: what the user wants. A user without one is never matched.
+    sa.Column("prompt", sa.Text, nullable=True),
+    sa.Column("min_score", sa.Integer, nullable=False, server_default="70"),
+    # Contains a secret token: never logged, shown masked only.
+    sa.Column("discord_webhook_url", sa.Text, nullable=True),
+    # Set when Discord answered 404 for the webhook: it is never called again.
+    sa.Column("webhook_dead_at", sa.DateTime, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.CheckConstraint("min_score BETWEEN 0 AND 100", name="ck_users_min_score"),
+)
+
+# Every scrape exactly as the source returned it, so a past day can be rebuilt.
+raw_scrapes = sa.Table(
+    "raw_scrapes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("site", sa.String(40), nullable=False),
+    sa.Column("fetched_at", sa.DateTime, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
+companies = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("info", sa.JSON, nullable=True),
+    sa.Column("info_updated_at", sa.DateTime, nullable=True),
+    sa.Column("researched_by", sa.String(100), nullable=True),
+    sa.Column("research_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site", sa.String(40), nullable=False),
+    sa.Column("source_id", sa.String(200), nullable=False),
+    sa.Column("dedup_key", sa.String(600), nullable=False, unique=True),
+    sa.Column("company_key", sa.String(80), sa.ForeignKey("companies.key"), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("company", sa.String(300), nullable=False),
+    sa.Column("location", sa.String(300), nullable=True),
+    sa.Column("is_remote", sa.Boolean, nullable=True),
+    sa.Column("date_posted", sa.Date, nullable=True),
+    sa.Column("job_type", sa.String(200), nullable=True),
+    sa.Column("salary_min", sa.Float, nullable=True),
+    sa.Column("salary_max", sa.Float, nullable=True),
+    sa.Column("salary_currency", sa.String(10), nullable=True),
+    sa.Column("salary_source", sa.String(40), nullable=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("url_direct", sa.Text, nullable=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("company_fields", sa.JSON, nullable=False),
+    # The scraped_jobs partition: the UTC day the posting was first seen.
+    sa.Column("first_seen_day", sa.Date, nullable=False, index=True),
+    sa.Column("first_seen_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    # When the fan-out sensor first requested pairs for this job (informational: the
+    # existence of a pair partition is what decides whether a pair was fanned out).
+    sa.Column("fanned_out_at", sa.DateTime, nullable=True),
+    sa.UniqueConstraint("site", "source_id", name="uq_jobs_site_source_id"),
+)
+
+user_job_matches = sa.Table(
+    "user_job_matches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("partition_key", sa.String(40), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    # explanation, pros, cons, recommendation
+    sa.Column("analysis", sa.JSON, nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("prompt_version", sa.String(40), nullable=False),
+    # Which version of the user's prompt was scored, so an edited prompt is visible.
+    sa.Column("user_prompt_hash", sa.String(16), nullable=False),
+    # The user's threshold when this pair was scored: at or above it, a notification exists.
+    sa.Column("notify_threshold", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "job_id", name="uq_matches_user_job"),
+    sa.CheckConstraint("score BETWEEN 0 AND 100", name="ck_matches_score"),
+)
+
+# Pairs whose last scoring attempt failed: the reason and the attempt count, for operators.
+match_failures = sa.Table(
+    "match_failures",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("partition_key", sa.String(40), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False),
+    sa.Column("last_attempt_at", sa.DateTime, nullable=False),
+)
+
+# One notification per high-score match; also the delivery outbox for Discord.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "match_id",
+        sa.Integer,
+        sa.ForeignKey("user_job_matches.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    # pending -> sending -> sent (Discord) | recorded (table only) | retry | failed | dead | unknown
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("channel", sa.String(20), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=True),
+    sa.Column("claimed_at", sa.DateTime, nullable=True),
+    sa.Column("discord_message_id", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("delivered_at", sa.DateTime, nullable=True),
+)

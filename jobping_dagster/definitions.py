@@ -1,0 +1,80 @@
+"""The code location: assembles each stage's definitions with the resources that the
+settings choose. Holds no logic of its own."""
+
+import dagster as dg
+
+from jobping_dagster.companies.assets import company_info
+from jobping_dagster.companies.checks import company_info_in_use_is_fresh
+from jobping_dagster.companies.sensors import company_research_sensor, research_job
+from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.resources import LLMResource, LocalLLMResource, OpenAIResource
+from jobping_dagster.matching.assets import user_job_matches
+from jobping_dagster.matching.checks import matches_have_valid_scores_and_analysis
+from jobping_dagster.matching.sensors import match_fan_out_sensor, match_job
+from jobping_dagster.notify.assets import notifications
+from jobping_dagster.notify.checks import high_score_matches_notified_exactly_once
+from jobping_dagster.notify.resources import DiscordResource
+from jobping_dagster.notify.sensors import notification_sensor, notify_job
+from jobping_dagster.postings.assets import scraped_jobs
+from jobping_dagster.postings.schedules import build_scrape_schedule, scrape_job
+from jobping_dagster.postings.sources import JobSource, JobSpySource, SampleJobSource
+from jobping_dagster.settings import Settings
+
+
+def build_resources(settings: Settings) -> dict:
+    return {
+        "app_db": AppDatabase(
+            url=dg.EnvVar("JOBPING_DATABASE_URL")
+            if settings.database_url_from_env
+            else settings.database_url
+        ),
+        "job_source": _job_source(settings),
+        "llm": _llm(settings),
+        "discord": DiscordResource(allowed_hosts=list(settings.webhook_allowed_hosts)),
+    }
+
+
+def _job_source(settings: Settings) -> JobSource:
+    if settings.job_source == "jobspy":
+        return JobSpySource(
+            sites=list(settings.jobspy_sites),
+            search_terms=list(settings.search_terms),
+            location=settings.location,
+            results_wanted=settings.results_wanted,
+            hours_old=settings.hours_old,
+        )
+    return SampleJobSource()
+
+
+def _llm(settings: Settings) -> LLMResource:
+    if settings.openai_enabled:
+        return OpenAIResource(
+            api_key=dg.EnvVar("OPENAI_API_KEY"),
+            model=settings.openai_model,
+            base_url=settings.openai_base_url,
+            max_concurrency=settings.llm_concurrency,
+        )
+    dg.get_dagster_logger().info(
+        "OPENAI_API_KEY is not set: JobPing uses its local scorer and researcher"
+    )
+    return LocalLLMResource(max_concurrency=settings.llm_concurrency)
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[scraped_jobs, company_info, user_job_matches, notifications],
+        asset_checks=[
+            company_info_in_use_is_fresh,
+            matches_have_valid_scores_and_analysis,
+            high_score_matches_notified_exactly_once,
+        ],
+        jobs=[scrape_job, research_job, match_job, notify_job],
+        schedules=[build_scrape_schedule(settings.scrape_cron)],
+        sensors=[company_research_sensor, match_fan_out_sensor, notification_sensor],
+        resources=build_resources(settings),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

@@ -1,0 +1,188 @@
+"""Scoring and research through OpenAI structured outputs.
+
+Every failure leaves this module as `LLMError` (or `QuotaExceededError`) whose `reason` is
+safe to show in the UI: it is built only from the status code, the error code and our own
+words, never from the SDK's message (OpenAI echoes a masked API key on 401), the request
+body or the model output (which may quote the posting). The LLMError is raised outside the
+`except` block so that no SDK exception is chained to it in tracebacks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+import httpx2
+import openai
+import pydantic
+
+from jobping_dagster.llm.models import (
+    CompanyFacts,
+    CompanyProfile,
+    JobForScoring,
+    LLMError,
+    MatchAnalysis,
+    QuotaExceededError,
+)
+from jobping_dagster.llm.prompts import build_match_messages, build_research_messages
+
+OutputT = TypeVar("OutputT", bound=pydantic.BaseModel)
+
+# Caps the cost of a runaway answer; a cut-off answer fails as malformed output.
+MAX_OUTPUT_TOKENS = 1000
+
+_STATUS_WORDS = {
+    400: "bad request",
+    401: "authentication failed: check OPENAI_API_KEY",
+    403: "permission denied",
+    404: "model or endpoint not found",
+    408: "request timeout",
+    409: "conflict",
+    422: "unprocessable request",
+    429: "rate limited",
+}
+_SAFE_CODE = re.compile(r"^[a-z0-9_.-]{1,60}$")
+
+
+class _OpenAI(openai.OpenAI):
+    """The SDK retries every 429, but `insufficient_quota` does not clear by waiting: retrying
+    it only burns a request, so it is the one 429 we refuse to retry."""
+
+    def _should_retry(self, response: httpx2.Response) -> bool:
+        if response.status_code == 429 and _error_code(response) == "insufficient_quota":
+            return False
+        return super()._should_retry(response)
+
+
+class OpenAIClient:
+    """Thread-safe: one instance can serve many concurrent calls."""
+
+    def __init__(
+        self,
+        api_key: str,
+        model: str = "gpt-4o-mini",
+        base_url: str | None = None,
+        timeout_seconds: float = 60.0,
+        max_retries: int = 1,
+    ):
+        if not api_key:
+            raise LLMError("no OpenAI API key configured (OPENAI_API_KEY)", retryable=False)
+        self.model_name = model
+        self._max_retries = max_retries
+        self._timeout_seconds = timeout_seconds
+        self._client = _OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_seconds,
+            max_retries=max_retries,
+        )
+
+    def score(
+        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+    ) -> MatchAnalysis:
+        return self._parse(build_match_messages(job, user_prompt, company), MatchAnalysis)
+
+    def research(self, facts: CompanyFacts) -> CompanyProfile:
+        return self._parse(build_research_messages(facts), CompanyProfile)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _parse(self, messages: list[dict], output_type: type[OutputT]) -> OutputT:
+        error: LLMError
+        try:
+            completion = self._client.chat.completions.parse(
+                model=self.model_name,
+                messages=messages,
+                response_format=output_type,
+                temperature=0,
+                max_completion_tokens=MAX_OUTPUT_TOKENS,
+            )
+        except openai.OpenAIError as exc:
+            error = self._map_sdk_error(exc)
+        except pydantic.ValidationError as exc:
+            error = _malformed(_validation_summary(exc, output_type))
+        else:
+            if not completion.choices:
+                raise _malformed("no choices")
+            message = completion.choices[0].message
+            if message.refusal:
+                raise _malformed("the model refused")
+            if message.parsed is None:
+                raise _malformed("empty content")
+            return message.parsed
+        raise error
+
+    def _map_sdk_error(self, exc: openai.OpenAIError) -> LLMError:
+        if isinstance(exc, openai.LengthFinishReasonError):
+            return _malformed("truncated at the token limit")
+        if isinstance(exc, openai.ContentFilterFinishReasonError):
+            return _malformed("stopped by the content filter")
+        if isinstance(exc, openai.APIResponseValidationError):
+            return _malformed("response did not match the API schema")
+        attempts = _attempts(exc)
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMError(
+                f"OpenAI request timed out (limit {self._timeout_seconds:g} s){attempts}",
+                retryable=True,
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return LLMError(f"could not connect to OpenAI{attempts}", retryable=True)
+        if isinstance(exc, openai.APIStatusError):
+            return _status_error(exc, attempts)
+        # Configuration mistakes (e.g. missing credentials) do not fix themselves.
+        return LLMError(f"OpenAI client error ({type(exc).__name__})", retryable=False)
+
+
+def _status_error(exc: openai.APIStatusError, attempts: str) -> LLMError:
+    status = exc.status_code
+    code = exc.code if exc.code and _SAFE_CODE.match(exc.code) else None
+    if status == 429 and "insufficient_quota" in (code, exc.type):
+        return QuotaExceededError(
+            "OpenAI quota exhausted (insufficient_quota): add credit or raise the limit; "
+            "retrying will not help"
+        )
+    words = _STATUS_WORDS.get(status, "server error" if status >= 500 else "error")
+    detail = f"{words}, {code}" if code else words
+    retryable = status in (408, 409, 429) or status >= 500
+    return LLMError(f"OpenAI returned {status} ({detail}){attempts}", retryable=retryable)
+
+
+def _attempts(exc: openai.OpenAIError) -> str:
+    """' after N attempts', read from the retry counter the SDK puts on the last request."""
+    request = getattr(exc, "request", None)
+    try:
+        count = int(request.headers.get("x-stainless-retry-count", "")) + 1
+    except (AttributeError, ValueError):
+        return ""
+    return f" after {count} attempt{'s' if count != 1 else ''}"
+
+
+def _error_code(response: httpx2.Response) -> str | None:
+    try:
+        body = response.json()
+    except Exception:  # not JSON, or not read: not a quota error we can recognize
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    return error.get("code") or error.get("type")
+
+
+def _malformed(what: str) -> LLMError:
+    # Retryable: sampling may differ next time, and the asset's retry policy bounds the cost.
+    return LLMError(f"malformed model output ({what})", retryable=True)
+
+
+def _validation_summary(exc: pydantic.ValidationError, output_type: type) -> str:
+    """Names the failing fields only: the error text itself quotes the model output."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    if any(error["type"] in ("json_invalid", "json_type") for error in errors):
+        return "not valid JSON"
+    known = set(output_type.model_fields)
+    fields = sorted(
+        {str(error["loc"][0]) for error in errors if error["loc"] and error["loc"][0] in known}
+    )
+    unknown = any(not error["loc"] or error["loc"][0] not in known for error in errors)
+    parts = fields + (["unexpected field"] if unknown else [])
+    return "invalid " + ", ".join(parts) if parts else "schema validation failed"

@@ -1,0 +1,109 @@
+"""The LLM seam as Dagster resources: OpenAI for real, a local scorer for demos and tests.
+
+Assets declare `llm: LLMResource`; the definitions bind either implementation to the key.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from jobping_dagster.llm.local import LocalResearcher, LocalScorer
+from jobping_dagster.llm.models import CompanyFacts, CompanyProfile, JobForScoring, MatchAnalysis
+from jobping_dagster.llm.openai_client import OpenAIClient
+
+# Guards lazy client creation. Module level: a lock inside the resource would not survive
+# the copies Dagster and pydantic make of resource instances.
+_CLIENT_LOCK = threading.Lock()
+
+
+class LLMResource(dg.ConfigurableResource):
+    """Scores user x job pairs and researches companies. Methods are safe to call from
+    several threads of one run; `max_concurrency` is how many the assets should use."""
+
+    max_concurrency: int = 4
+
+    @property
+    def model_name(self) -> str:
+        """The scorer's model, recorded with each match."""
+        raise NotImplementedError
+
+    @property
+    def research_model_name(self) -> str:
+        """The researcher's model, recorded with each company profile."""
+        return self.model_name
+
+    def score(
+        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+    ) -> MatchAnalysis:
+        raise NotImplementedError
+
+    def research(self, facts: CompanyFacts) -> CompanyProfile:
+        raise NotImplementedError
+
+
+class OpenAIResource(LLMResource):
+    """OpenAI structured outputs. Errors arrive as LLMError / QuotaExceededError with a
+    reason that is safe to show (never the key or the posting)."""
+
+    api_key: str
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    timeout_seconds: float = 60.0
+    max_retries: int = 1
+
+    _client: OpenAIClient | None = PrivateAttr(default=None)
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
+    def score(
+        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+    ) -> MatchAnalysis:
+        return self._get_client().score(job, user_prompt, company)
+
+    def research(self, facts: CompanyFacts) -> CompanyProfile:
+        return self._get_client().research(facts)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        with _CLIENT_LOCK:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _get_client(self) -> OpenAIClient:
+        # One client (one connection pool) per resource instance, made on first use.
+        if self._client is None:
+            with _CLIENT_LOCK:
+                if self._client is None:
+                    self._client = OpenAIClient(
+                        api_key=self.api_key,
+                        model=self.model,
+                        base_url=self.base_url,
+                        timeout_seconds=self.timeout_seconds,
+                        max_retries=self.max_retries,
+                    )
+        return self._client
+
+
+class LocalLLMResource(LLMResource):
+    """The deterministic keyword scorer and facts-only researcher: no key, no network."""
+
+    @property
+    def model_name(self) -> str:
+        return LocalScorer.model_name
+
+    @property
+    def research_model_name(self) -> str:
+        return LocalResearcher.model_name
+
+    def score(
+        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+    ) -> MatchAnalysis:
+        return LocalScorer().score(job, user_prompt, company)
+
+    def research(self, facts: CompanyFacts) -> CompanyProfile:
+        return LocalResearcher().research(facts)

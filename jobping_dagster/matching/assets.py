@@ -1,0 +1,102 @@
+"""user_job_matches: how well each job fits each user, one partition per user x job pair."""
+
+
+import dagster as dg
+
+from jobping_dagster.companies.assets import LLM_RETRY_POLICY
+from jobping_dagster.concurrency import map_concurrently
+from jobping_dagster.db.engine import utcnow
+from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.models import LLMError, QuotaExceededError
+from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
+from jobping_dagster.llm.resources import LLMResource
+from jobping_dagster.matching.store import (
+    PairInput,
+    load_pair_inputs,
+    record_match_failure,
+    save_match,
+    up_to_date_keys,
+)
+
+pair_partitions_def = dg.DynamicPartitionsDefinition(name="user_job_pairs")
+
+
+class MatchConfig(dg.Config):
+    # Score again pairs already scored with this model and prompt. A run of one single
+    # pair always scores again: that is an operator asking for it.
+    rescore: bool = False
+
+
+@dg.asset(
+    partitions_def=pair_partitions_def,
+    deps=[dg.AssetDep("company_info", partition_mapping=dg.AllPartitionMapping())],
+    group_name="matching",
+    kinds={"openai", "sql"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=LLM_RETRY_POLICY,
+    output_required=False,
+)
+def user_job_matches(
+    context: dg.AssetExecutionContext,
+    config: MatchConfig,
+    app_db: AppDatabase,
+    llm: LLMResource,
+):
+    """A 0-100 score of one job against one user's prompt, with explanation, pros, cons and
+    a recommendation, stored in `user_job_matches`. Partition keys are `u<user>-j<job>`.
+    Runs are batched: many pairs per run, scored concurrently; each pair is written on its
+    own, so a retried batch only scores what is missing. A score at or above the user's
+    threshold writes its notification in the same transaction."""
+    keys = list(context.partition_keys)
+    engine = app_db.engine()
+    with engine.connect() as conn:
+        inputs, unusable = load_pair_inputs(conn, keys)
+        skip = set() if config.rescore or len(keys) == 1 else up_to_date_keys(
+            conn, inputs, model=llm.model_name, prompt_version=MATCH_PROMPT_VERSION
+        )
+    failures = {key: (reason, False) for key, reason in unusable.items()}
+    to_score = {key: pair for key, pair in inputs.items() if key not in skip}
+    if skip:
+        context.log.info(f"{len(skip)} pairs already scored with this model and prompt: skipped")
+
+    notified = 0
+    for key, analysis, error in map_concurrently(_scorer(llm), to_score.items(), llm.max_concurrency):
+        pair = to_score[key]
+        if error is None:
+            with engine.begin() as conn:
+                saved = save_match(conn, pair, analysis, model=llm.model_name,
+                                   prompt_version=MATCH_PROMPT_VERSION, now=utcnow())
+            notified += saved.notification_created
+            yield dg.AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=key,
+                metadata={"score": analysis.score, "recommendation": analysis.recommendation,
+                          "threshold": pair.min_score, "notify": analysis.score >= pair.min_score,
+                          "model": llm.model_name, "match_id": saved.match_id},
+            )
+            continue
+        reason = error.reason if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
+        with engine.begin() as conn:
+            attempts = record_match_failure(conn, key=key, user_id=pair.user_id,
+                                            job_id=pair.job_id, error=reason, now=utcnow())
+        failures[key] = (f"{reason} (attempt {attempts})", not isinstance(error, QuotaExceededError))
+        context.log.warning(f"scoring {key} failed: {reason}")
+
+    context.log.info(
+        f"{len(to_score) - len(failures.keys() & to_score.keys())} pairs scored, "
+        f"{notified} new notifications, {len(failures)} failed"
+    )
+    if failures:
+        raise dg.Failure(
+            description=f"{len(failures)} of {len(keys)} pairs failed: "
+            + "; ".join(f"{key}: {reason}" for key, (reason, _) in sorted(failures.items())[:10]),
+            metadata={"failed_pairs": {key: reason for key, (reason, _) in failures.items()}},
+            allow_retries=all(retryable for _, retryable in failures.values()),
+        )
+
+
+def _scorer(llm: LLMResource):
+    def score(pair: PairInput):
+        return llm.score(pair.job, pair.prompt, pair.company)
+
+    return score

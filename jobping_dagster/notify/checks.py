@@ -1,0 +1,36 @@
+import dagster as dg
+import sqlalchemy as sa
+
+from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.db.schema import notifications, user_job_matches
+from jobping_dagster.notify.assets import notifications as notifications_asset
+from jobping_dagster.notify.outbox import outbox_counts
+
+CHECK_NOTIFIED_ONCE = "high_score_matches_notified_exactly_once"
+
+
+@dg.asset_check(asset=notifications_asset, name=CHECK_NOTIFIED_ONCE)
+def high_score_matches_notified_exactly_once(app_db: AppDatabase) -> dg.AssetCheckResult:
+    """Every match scored at or above its user's threshold has exactly one notification."""
+    per_match = (
+        sa.select(notifications.c.match_id, sa.func.count().label("n"))
+        .group_by(notifications.c.match_id)
+        .subquery()
+    )
+    query = (
+        sa.select(user_job_matches.c.partition_key, sa.func.coalesce(per_match.c.n, 0))
+        .outerjoin(per_match, per_match.c.match_id == user_job_matches.c.id)
+        .where(user_job_matches.c.score >= user_job_matches.c.notify_threshold)
+        .where(sa.func.coalesce(per_match.c.n, 0) != 1)
+    )
+    with app_db.engine().connect() as conn:
+        wrong = conn.execute(query).all()
+        totals = outbox_counts(conn)
+    return dg.AssetCheckResult(
+        passed=not wrong,
+        metadata={
+            "matches_without_exactly_one": len(wrong),
+            "examples": [f"{key}: {count} notifications" for key, count in wrong[:20]],
+            "outbox_by_status": totals,
+        },
+    )

@@ -1,0 +1,170 @@
+"""Draining the notification outbox: claim a row, deliver it, record the outcome.
+
+Claiming is a conditional UPDATE (pending/retry -> sending), so two drains running at once
+never deliver the same row. A row left in `sending` by a worker that died is marked
+`unknown`, never resent automatically: see "Delivery guarantees" in the README."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from jobping_dagster.db.schema import companies, jobs, notifications, user_job_matches, users
+from jobping_dagster.llm.models import CompanyProfile, MatchAnalysis
+from jobping_dagster.matching.inputs import job_for_scoring
+from jobping_dagster.matching.store import notification_view
+from jobping_dagster.notify.message import build_discord_payload
+from jobping_dagster.notify.model import DeliveryResult
+
+STALE_SENDING = timedelta(minutes=10)
+MAX_DELIVERY_ATTEMPTS = 6
+OPEN_STATUSES = ("pending", "retry")
+
+
+def recover_stale_sending(conn: sa.Connection, now: datetime) -> int:
+    result = conn.execute(
+        notifications.update()
+        .where(notifications.c.status == "sending")
+        .where(notifications.c.claimed_at < now - STALE_SENDING)
+        .values(status="unknown", last_error="delivery interrupted: the worker stopped mid-send")
+    )
+    return result.rowcount
+
+
+def due_notification_ids(conn: sa.Connection, now: datetime, limit: int) -> list[int]:
+    query = (
+        sa.select(notifications.c.id)
+        .where(_due(now))
+        .order_by(notifications.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def claim(conn: sa.Connection, notification_id: int, now: datetime) -> bool:
+    result = conn.execute(
+        notifications.update()
+        .where(notifications.c.id == notification_id)
+        .where(notifications.c.status.in_(OPEN_STATUSES))
+        .values(status="sending", claimed_at=now, attempts=notifications.c.attempts + 1)
+    )
+    return result.rowcount == 1
+
+
+def _delivery_row(conn: sa.Connection, notification_id: int):
+    query = (
+        sa.select(
+            notifications.c.attempts,
+            notifications.c.user_id.label("recipient_id"),
+            users.c.discord_webhook_url,
+            users.c.webhook_dead_at,
+            user_job_matches.c.score,
+            user_job_matches.c.analysis,
+            user_job_matches.c.model,
+            companies.c.info,
+            jobs,
+        )
+        .join(user_job_matches, user_job_matches.c.id == notifications.c.match_id)
+        .join(users, users.c.id == notifications.c.user_id)
+        .join(jobs, jobs.c.id == notifications.c.job_id)
+        .join(companies, companies.c.key == jobs.c.company_key)
+        .where(notifications.c.id == notification_id)
+    )
+    return conn.execute(query).one()
+
+
+def _retry_delay(attempts: int, retry_after: float | None) -> timedelta:
+    backoff = min(60 * 2 ** (attempts - 1), 3600)
+    return timedelta(seconds=max(backoff, retry_after or 0))
+
+
+def _outcome_values(result: DeliveryResult, attempts: int, now: datetime) -> dict:
+    if result.status == "sent":
+        return {
+            "status": "sent",
+            "discord_message_id": result.message_id,
+            "delivered_at": now,
+            "last_error": None,
+        }
+    if result.status == "retry" and attempts < MAX_DELIVERY_ATTEMPTS:
+        return {
+            "status": "retry",
+            "last_error": result.error,
+            "next_attempt_at": now + _retry_delay(attempts, result.retry_after_seconds),
+        }
+    if result.status == "retry":
+        return {"status": "failed", "last_error": f"gave up after {attempts} attempts: {result.error}"}
+    return {"status": result.status, "last_error": result.error}
+
+
+def deliver_one(
+    engine: sa.Engine,
+    notification_id: int,
+    send: Callable[[str, dict], DeliveryResult],
+    now: Callable[[], datetime],
+) -> str:
+    """Claims and delivers one notification; returns its new status ("" if another drain
+    claimed it first)."""
+    with engine.begin() as conn:
+        if not claim(conn, notification_id, now()):
+            return ""
+        row = _delivery_row(conn, notification_id)
+    values: dict = {"channel": "table"}
+    if row.discord_webhook_url and row.webhook_dead_at is None:
+        analysis = MatchAnalysis.model_validate({**row.analysis, "score": row.score})
+        company = CompanyProfile.model_validate(row.info) if row.info else None
+        view = notification_view(job_for_scoring(row), analysis, row.model, company)
+        result = send(row.discord_webhook_url, build_discord_payload(view))
+        values = {"channel": "discord", **_outcome_values(result, row.attempts, now())}
+    else:
+        values.update(status="recorded", delivered_at=now())
+        if row.webhook_dead_at is not None:
+            values["last_error"] = "Discord webhook disabled after Discord answered 404"
+    with engine.begin() as conn:
+        conn.execute(notifications.update().where(notifications.c.id == notification_id).values(**values))
+        if values["status"] == "dead":
+            conn.execute(users.update().where(users.c.id == row.recipient_id).values(webhook_dead_at=now()))
+    return values["status"]
+
+
+def drain(
+    engine: sa.Engine,
+    send: Callable[[str, dict], DeliveryResult],
+    now: Callable[[], datetime],
+    limit: int = 1000,
+) -> Counter[str]:
+    """Delivers every due notification (up to `limit`); counts outcomes by status."""
+    outcomes: Counter[str] = Counter()
+    with engine.begin() as conn:
+        outcomes["recovered_as_unknown"] = recover_stale_sending(conn, now())
+        due = due_notification_ids(conn, now(), limit)
+    for notification_id in due:
+        status = deliver_one(engine, notification_id, send, now)
+        if status:
+            outcomes[status] += 1
+    return +outcomes
+
+
+def outbox_counts(conn: sa.Connection) -> dict[str, int]:
+    query = sa.select(notifications.c.status, sa.func.count()).group_by(notifications.c.status)
+    return {status: count for status, count in conn.execute(query)}
+
+
+def _due(now: datetime):
+    return sa.or_(
+        notifications.c.status == "pending",
+        sa.and_(notifications.c.status == "retry", notifications.c.next_attempt_at <= now),
+    )
+
+
+def due_marker(conn: sa.Connection, now: datetime) -> str | None:
+    """Names the set of notifications due now (None when nothing is due). It changes when a
+    notification is added or attempted, so a sensor can request one drain per state."""
+    query = sa.select(
+        sa.func.count(), sa.func.max(notifications.c.id), sa.func.sum(notifications.c.attempts)
+    ).where(_due(now))
+    count, max_id, attempts = conn.execute(query).one()
+    return f"{max_id}:{attempts or 0}:{count}" if count else None

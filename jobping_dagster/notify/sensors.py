@@ -1,0 +1,55 @@
+"""Notification trigger: reads every new user_job_matches materialization (a plain sensor
+with a storage-id cursor: `@asset_sensor` would see only the latest) and requests a drain
+of the outbox when notifications are due."""
+
+
+import dagster as dg
+
+from jobping_dagster.db.engine import utcnow
+from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.matching.assets import user_job_matches
+from jobping_dagster.notify.assets import notifications
+from jobping_dagster.notify.outbox import due_marker
+
+notify_job = dg.define_asset_job("notify_job", selection=[notifications])
+
+PAGE_SIZE = 1000
+# Bounds one tick's work so it stays far below the sensor timeout; the rest waits.
+MAX_PAGES_PER_TICK = 20
+
+
+@dg.sensor(
+    job=notify_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+)
+def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
+    """Follows every new match materialization; when the outbox holds due notifications
+    (new high scores, or retries whose time has come) requests one drain run. The app
+    database decides what is due; the run key follows the outbox state, so a drain already
+    queued for the same state is not requested twice."""
+    cursor = int(context.cursor) if context.cursor else 0
+    new_events = high_scores = 0
+    for _ in range(MAX_PAGES_PER_TICK):
+        result = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=user_job_matches.key, after_storage_id=cursor),
+            limit=PAGE_SIZE,
+            ascending=True,
+        )
+        for record in result.records:
+            new_events += 1
+            metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+            notify = metadata.get("notify")
+            high_scores += bool(notify and notify.value)
+            cursor = record.storage_id
+        if not result.has_more:
+            break
+
+    with app_db.engine().connect() as conn:
+        due = due_marker(conn, utcnow())
+    if new_events:
+        context.log.info(f"{new_events} new matches, {high_scores} at or above threshold")
+    if due is None:
+        return dg.SensorResult(skip_reason="no notification due", cursor=str(cursor))
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"notify:{due}")],
+        cursor=str(cursor),
+    )

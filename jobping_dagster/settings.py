@@ -1,0 +1,84 @@
+"""The one place that reads the environment and decides local vs production behaviour."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+JOB_SOURCES = ("sample", "jobspy")
+
+
+class InvalidConfiguration(ValueError):
+    """A setting has a value JobPing cannot use; the message names the variable."""
+
+
+def _list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    if not value:
+        return default
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidConfiguration(f"{name} must be a whole number (got {raw!r})") from None
+    if not low <= value <= high:
+        raise InvalidConfiguration(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    # True when the URL came from JOBPING_DATABASE_URL: it may hold a password, so the
+    # definitions pass it as an EnvVar instead of a literal.
+    database_url_from_env: bool
+    job_source: str
+    jobspy_sites: tuple[str, ...]
+    search_terms: tuple[str, ...]
+    location: str | None
+    results_wanted: int
+    hours_old: int
+    openai_enabled: bool
+    openai_model: str
+    openai_base_url: str | None
+    webhook_allowed_hosts: tuple[str, ...]
+    scrape_cron: str
+    match_batch_size: int
+    llm_concurrency: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("JOBPING_HOME") or ".jobping").resolve()
+        db_url = env.get("JOBPING_DATABASE_URL") or ""
+        source = (env.get("JOBPING_JOB_SOURCE") or "sample").strip().lower()
+        if source not in JOB_SOURCES:
+            raise InvalidConfiguration(
+                f"JOBPING_JOB_SOURCE must be one of {', '.join(JOB_SOURCES)} (got {source!r})"
+            )
+        return cls(
+            home=home,
+            database_url=db_url or f"sqlite:///{home / 'jobping.db'}",
+            database_url_from_env=bool(db_url),
+            job_source=source,
+            jobspy_sites=_list(env.get("JOBPING_JOBSPY_SITES"), ("indeed", "linkedin")),
+            search_terms=_list(env.get("JOBPING_SEARCH_TERMS"), ("software engineer",)),
+            location=env.get("JOBPING_LOCATION") or None,
+            results_wanted=_int(env, "JOBPING_RESULTS_WANTED", 50, 1, 1000),
+            hours_old=_int(env, "JOBPING_HOURS_OLD", 24, 1, 24 * 30),
+            openai_enabled=bool(env.get("OPENAI_API_KEY")),
+            openai_model=env.get("JOBPING_OPENAI_MODEL") or "gpt-4o-mini",
+            openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            webhook_allowed_hosts=_list(env.get("JOBPING_WEBHOOK_ALLOWED_HOSTS")),
+            scrape_cron=env.get("JOBPING_SCRAPE_CRON") or "0 * * * *",
+            match_batch_size=_int(env, "JOBPING_MATCH_BATCH_SIZE", 25, 1, 500),
+            llm_concurrency=_int(env, "JOBPING_LLM_CONCURRENCY", 4, 1, 64),
+        )

@@ -1,0 +1,59 @@
+"""Small builders for test data in the app database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from jobping_dagster.companies.store import save_company_info
+from jobping_dagster.db.schema import companies
+from jobping_dagster.llm.models import CompanyProfile
+from jobping_dagster.postings.model import Posting
+from jobping_dagster.postings.store import upsert_postings
+from jobping_dagster.users.store import UserChanges, add_user
+
+
+def posting(n: int, company: str = "Acme", title: str = "Backend Engineer", **extra) -> Posting:
+    key = company.lower().replace(" ", "-")
+    values = dict(
+        site="indeed",
+        source_id=f"in-{n:05d}",
+        dedup_key=f"{key}|{title.lower()} {n}|remote",
+        url=f"https://jobs.example.com/{n}",
+        title=f"{title} {n}",
+        company=company,
+        company_key=key,
+        description=f"Build things with Python. Posting {n}.",
+        location="Remote",
+        is_remote=True,
+    )
+    values.update(extra)
+    return Posting(**values)
+
+
+def store_postings(engine: sa.Engine, postings: list[Posting], now: datetime) -> None:
+    with engine.begin() as conn:
+        upsert_postings(conn, postings, day=now.date(), now=now)
+
+
+def research(engine: sa.Engine, key: str, at: datetime) -> None:
+    profile = CompanyProfile(summary=f"{key} builds software.", industry="Software", size=None,
+                             headquarters=None, website=None, culture=[], red_flags=[])
+    with engine.begin() as conn:
+        save_company_info(conn, key, profile, model="test", now=at)
+
+
+def company_row(engine: sa.Engine, key: str):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(companies).where(companies.c.key == key)).one()
+
+
+def user(engine: sa.Engine, email: str, prompt: str | None = "python backend", **changes) -> int:
+    with engine.begin() as conn:
+        return add_user(conn, email, UserChanges(prompt=prompt or "", **changes),
+                        changes.pop("allowed_hosts", ()) if "allowed_hosts" in changes else ())
+
+
+def days_ago(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)

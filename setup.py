@@ -1,0 +1,31 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="jobping_dagster",
+    version="0.1.0",
+    description="JobPing: daily job scraping, company research, AI matching and alerts on Dagster",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(exclude=["jobping_dagster_tests", "jobping_dagster_tests.*"]),
+    package_data={"jobping_dagster": ["postings/sample_jobs.json", "users/sample_users.json"]},
+    install_requires=[
+        "dagster==1.13.27",
+        "dagster-webserver==1.13.27",
+        "dagster-postgres==0.29.27",
+        "dagster-aws==0.29.27",
+        "python-jobspy==1.4.1",
+        "pandas==3.1.1",
+        "sqlalchemy==2.1.9",
+        "alembic==1.20.1",
+        "psycopg2-binary==2.9.13",
+        "openai==3.54.0",
+        "pydantic>=2.10,<3",
+        "requests>=2.32,<3",
+    ],
+    extras_require={
+        "dev": [
+            "pytest==9.2.0",
+            "ruff==0.17.6",
+        ],
+    },
+    entry_points={"console_scripts": ["jobping=jobping_dagster.cli:main"]},
+)
