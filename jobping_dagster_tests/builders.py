@@ -49,10 +49,15 @@ def company_row(engine: sa.Engine, key: str):
         return conn.execute(sa.select(companies).where(companies.c.key == key)).one()
 
 
-def user(engine: sa.Engine, email: str, prompt: str | None = "python backend", **changes) -> int:
+def user(
+    engine: sa.Engine,
+    email: str,
+    prompt: str | None = "python backend",
+    allowed_hosts=(),
+    **changes,
+) -> int:
     with engine.begin() as conn:
-        return add_user(conn, email, UserChanges(prompt=prompt or "", **changes),
-                        changes.pop("allowed_hosts", ()) if "allowed_hosts" in changes else ())
+        return add_user(conn, email, UserChanges(prompt=prompt or "", **changes), allowed_hosts)
 
 
 def days_ago(now: datetime, days: int) -> datetime:

@@ -564,6 +564,7 @@ def _check_remote(wishes: Wishes, mode: str, verdict: _Verdict):
     elif mode == "hybrid":
         verdict.fits["remote"] = 0.3
         verdict.cons.append("Hybrid, not fully remote")
+        verdict.caps.append((60, "the job is hybrid and you want remote"))
     elif mode == "onsite":
         verdict.fits["remote"] = 0.0
         verdict.cons.append("On-site: not remote")
@@ -617,6 +618,7 @@ def _check_salary(wishes: Wishes, job: JobForScoring, verdict: _Verdict):
     elif best >= 0.9 * wishes.min_salary:
         verdict.fits["salary"] = 0.4
         verdict.cons.append(f"Salary {offered} is slightly below your floor of {floor}")
+        verdict.caps.append((80, f"the salary ({offered}) is slightly below your floor"))
     else:
         verdict.fits["salary"] = 0.0
         verdict.cons.append(f"Salary {offered} is below your floor of {floor}")

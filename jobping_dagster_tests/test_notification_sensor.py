@@ -1,0 +1,89 @@
+from datetime import timedelta
+
+import dagster as dg
+import sqlalchemy as sa
+
+from jobping_dagster.db.engine import utcnow
+from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.db.schema import notifications
+from jobping_dagster.llm.models import MatchAnalysis
+from jobping_dagster.matching.assets import pair_partitions_def
+from jobping_dagster.matching.store import load_pair_inputs, save_match
+from jobping_dagster.notify import sensors
+from jobping_dagster.notify.sensors import notification_sensor
+from jobping_dagster_tests.builders import posting, research, store_postings, user
+
+
+def _tick(instance, db_url, cursor=None):
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"app_db": AppDatabase(url=db_url)}
+    )
+    return notification_sensor(context)
+
+
+def _score(engine, instance, key: str, score: int) -> None:
+    """Stores a match as the asset does, then logs its materialization event."""
+    with engine.begin() as conn:
+        inputs, _ = load_pair_inputs(conn, [key])
+        analysis = MatchAnalysis(score=score, explanation="x", pros=[], cons=[],
+                                 recommendation="apply" if score >= 70 else "skip")
+        save_match(conn, inputs[key], analysis, model="test", prompt_version="v", now=utcnow())
+    instance.add_dynamic_partitions(pair_partitions_def.name, [key])
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("user_job_matches", partition=key,
+                                metadata={"notify": score >= 70, "score": score})
+    )
+
+
+def _setup(engine):
+    now = utcnow()
+    store_postings(engine, [posting(n) for n in range(1, 5)], now)
+    research(engine, "acme", now)
+    return user(engine, "alice@example.com")
+
+
+def test_every_new_materialization_is_read_and_one_drain_requested(engine, db_url, monkeypatch):
+    monkeypatch.setattr(sensors, "PAGE_SIZE", 2)  # three events span two pages
+    alice = _setup(engine)
+    with dg.DagsterInstance.ephemeral() as instance:
+        for job_id, score in ((1, 90), (2, 40), (3, 80)):
+            _score(engine, instance, f"u{alice}-j{job_id}", score)
+        last = instance.fetch_materializations(
+            dg.AssetKey("user_job_matches"), limit=1, ascending=False
+        ).records[0].storage_id
+        first = _tick(instance, db_url)
+        again = _tick(instance, db_url, cursor=first.cursor)
+
+    assert int(first.cursor) == last
+    assert len(first.run_requests) == 1
+    # Nothing changed in the outbox: the same run key, which Dagster runs only once.
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in first.run_requests]
+
+
+def test_no_drain_without_due_notifications(engine, db_url):
+    alice = _setup(engine)
+    with dg.DagsterInstance.ephemeral() as instance:
+        _score(engine, instance, f"u{alice}-j1", 30)
+        result = _tick(instance, db_url)
+    assert result.run_requests == []
+    assert result.skip_reason is not None
+
+
+def test_due_retry_asks_for_a_new_drain(engine, db_url):
+    alice = _setup(engine)
+    with dg.DagsterInstance.ephemeral() as instance:
+        _score(engine, instance, f"u{alice}-j1", 95)
+        first = _tick(instance, db_url)
+        with engine.begin() as conn:
+            conn.execute(notifications.update().values(
+                status="retry", attempts=1, next_attempt_at=utcnow() + timedelta(hours=1)))
+        not_yet = _tick(instance, db_url, cursor=first.cursor)
+        with engine.begin() as conn:
+            conn.execute(notifications.update().values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        due = _tick(instance, db_url, cursor=not_yet.cursor)
+
+    assert not_yet.run_requests == []
+    assert len(due.run_requests) == 1
+    assert due.run_requests[0].run_key != first.run_requests[0].run_key
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(notifications)).scalar_one() == 1
