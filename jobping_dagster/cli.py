@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -38,6 +40,9 @@ from jobping_dagster.users.validation import InvalidSetting, mask_webhook
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Dagster flags the beta APIs JobPing relies on at every import; not news to a user.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     try:
         settings = Settings.from_env()
         return args.handler(args, settings)
@@ -58,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     for action, handler in (("add", _users_add), ("update", _users_update)):
         sub = user_commands.add_parser(action, help=f"{action} a user")
         sub.add_argument("email")
-        sub.add_argument("--prompt", help="what the user is looking for, in their own words ('' clears)")
+        sub.add_argument(
+            "--prompt", help="what the user is looking for, in their own words ('' clears)"
+        )
         sub.add_argument("--min-score", help="notify at or above this score, 0-100 (default 70)")
         sub.add_argument("--discord-webhook", help="Discord webhook URL ('' removes it)")
         sub.set_defaults(handler=handler)
@@ -79,8 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser(
         "run-once", help="run the whole flow once, in this process, on today's scrape"
     )
-    cmd.add_argument("--no-demo-users", action="store_true",
-                     help="do not add the demo users when there are no users")
+    cmd.add_argument(
+        "--no-demo-users",
+        action="store_true",
+        help="do not add the demo users when there are no users",
+    )
     cmd.set_defaults(handler=_run_once)
     return parser
 
@@ -152,10 +162,17 @@ def _import_csv(args, settings: Settings) -> int:
         result = normalize_frame(frame, today=now.date())
         with engine.begin() as conn:
             # Kept as a raw scrape of today, so today's partition can be rebuilt from it.
-            save_raw_scrape(conn, day=now.date(), source=f"csv:{Path(path).name}"[:40],
-                            scrape=SiteScrape(site="csv", frame=frame), fetched_at=now)
+            save_raw_scrape(
+                conn,
+                day=now.date(),
+                source=f"csv:{Path(path).name}"[:40],
+                scrape=SiteScrape(site="csv", frame=frame),
+                fetched_at=now,
+            )
             stats = upsert_postings(conn, result.postings, day=now.date(), now=now)
-        rejected = ", ".join(f"{reason} {n}" for reason, n in result.rejected.most_common()) or "none"
+        rejected = (
+            ", ".join(f"{reason} {n}" for reason, n in result.rejected.most_common()) or "none"
+        )
         print(
             f"{path}: {result.rows_in} rows, {result.accepted} accepted "
             f"({stats.inserted} new, {stats.updated} already known), "
@@ -172,8 +189,10 @@ def _status(args, settings: Settings) -> int:
         return 0
     print(f"app database     {describe_url(settings.database_url)}")
     print(f"postings         {counts['postings']}")
-    print(f"companies        {counts['companies']} ({counts['companies_researched']} researched, "
-          f"{counts['companies_failing']} failing)")
+    print(
+        f"companies        {counts['companies']} ({counts['companies_researched']} researched, "
+        f"{counts['companies_failing']} failing)"
+    )
     print(f"users            {counts['users']} ({counts['users_without_prompt']} without a prompt)")
     print(f"matches          {counts['matches']} ({counts['failed_pairs']} pairs failing)")
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(counts["notifications_by_status"].items()))
@@ -190,19 +209,21 @@ def _seed_demo_users(engine: sa.Engine, settings: Settings) -> int:
             resources.files("jobping_dagster.users").joinpath("sample_users.json").read_text()
         )
         for user in demo:
-            add_user(conn, user["email"], UserChanges(prompt=user["prompt"] or "",
-                                                      min_score=user["min_score"]))
+            add_user(
+                conn,
+                user["email"],
+                UserChanges(prompt=user["prompt"] or "", min_score=user["min_score"]),
+            )
     return len(demo)
 
 
 def _dagster_instance(settings: Settings) -> dg.DagsterInstance:
-    try:
+    if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
-    except dg.DagsterInvariantViolationError:
-        # DAGSTER_HOME unset: keep run history under JobPing's own folder.
-        home = settings.home / "dagster"
-        home.mkdir(parents=True, exist_ok=True)
-        return dg.DagsterInstance.from_config(str(home))
+    # Without DAGSTER_HOME, run history still lands under JobPing's own folder.
+    home = settings.home / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def _run_once(args, settings: Settings) -> int:
@@ -216,7 +237,13 @@ def _run_once(args, settings: Settings) -> int:
     if seeded:
         print(f"no users were configured: added {seeded} demo users (see `jobping users list`)")
     with _dagster_instance(settings) as instance:
-        report = run_once(build_definitions(settings), instance, utcnow().date(), on_step=print)
+        report = run_once(
+            build_definitions(settings),
+            instance,
+            utcnow().date(),
+            on_step=print,
+            log_level="WARNING",
+        )
     with engine.connect() as conn:
         changed = changed_since(conn, since)
         totals = status_counts(conn)
@@ -230,18 +257,27 @@ def _print_summary(settings, report, changed, totals, best, seconds: float) -> N
     print()
     print(f"JobPing run summary ({seconds:.1f} s, {sum(report.runs.values())} runs, {scorer})")
     print(f"  postings        {changed['new_postings']} new today, {totals['postings']} stored")
-    print(f"  companies       {changed['companies_researched']} researched, "
-          f"{totals['companies_researched']} of {totals['companies']} with a fresh profile")
-    print(f"  users           {totals['users']} ({totals['users_without_prompt']} without a "
-          "prompt: skipped)")
-    print(f"  matches         {changed['matches_scored']} scored, "
-          f"{changed['high_score_matches']} at or above the user's threshold")
+    print(
+        f"  companies       {changed['companies_researched']} researched, "
+        f"{totals['companies_researched']} of {totals['companies']} with a fresh profile"
+    )
+    print(
+        f"  users           {totals['users']} ({totals['users_without_prompt']} without a "
+        "prompt: skipped)"
+    )
+    print(
+        f"  matches         {changed['matches_scored']} scored, "
+        f"{changed['high_score_matches']} at or above the user's threshold"
+    )
     delivered = changed["notifications_delivered"]
-    print(f"  notifications   {sum(delivered.values())} delivered "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(delivered.items())) or 'none'}), "
-          f"{totals['pending_outbox']} waiting")
+    print(
+        f"  notifications   {sum(delivered.values())} delivered "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(delivered.items())) or 'none'}), "
+        f"{totals['pending_outbox']} waiting"
+    )
     for row in best:
-        print(f"    {row.score:>3}  {row.email:<28} {row.title} @ {row.company}  [{row.partition_key}]")
+        job = f"{row.title} @ {row.company}"
+        print(f"    {row.score:>3}  {row.email:<28} {job}  [{row.partition_key}]")
     for failure in report.failed_runs:
         print(f"  FAILED {failure}")
 

@@ -60,15 +60,22 @@ def _llm(settings: Settings) -> LLMResource:
     return LocalLLMResource(max_concurrency=settings.llm_concurrency)
 
 
+CHECKS = [
+    company_info_in_use_is_fresh,
+    matches_have_valid_scores_and_analysis,
+    high_score_matches_notified_exactly_once,
+]
+# The data checks that query the app database as a whole, runnable on their own (CI, cron).
+asset_checks_job = dg.define_asset_job(
+    "asset_checks_job", selection=dg.AssetSelection.checks(*CHECKS)
+)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[scraped_jobs, company_info, user_job_matches, notifications],
-        asset_checks=[
-            company_info_in_use_is_fresh,
-            matches_have_valid_scores_and_analysis,
-            high_score_matches_notified_exactly_once,
-        ],
-        jobs=[scrape_job, research_job, match_job, notify_job],
+        asset_checks=CHECKS,
+        jobs=[scrape_job, research_job, match_job, notify_job, asset_checks_job],
         schedules=[build_scrape_schedule(settings.scrape_cron)],
         sensors=[company_research_sensor, match_fan_out_sensor, notification_sensor],
         resources=build_resources(settings),

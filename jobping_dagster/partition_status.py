@@ -19,14 +19,18 @@ def stranded_partitions(
     return [key for key in keys if (status or {}).get(key) not in busy]
 
 
-def batched_run_requests(keys: list[str], batch_size: int, run_key_prefix: str) -> list[dg.RunRequest]:
+def batched_run_requests(
+    keys: list[str], batch_size: int, run_key_prefix: str
+) -> list[dg.RunRequest]:
     """One run per batch of consecutive new keys. Keys added in one request are stored in
     order, so a batch is the partition range from its first to its last key."""
     requests = []
     for start in range(0, len(keys), batch_size):
         batch = keys[start : start + batch_size]
         if len(batch) == 1:
-            requests.append(dg.RunRequest(partition_key=batch[0], run_key=f"{run_key_prefix}:{batch[0]}"))
+            requests.append(
+                dg.RunRequest(partition_key=batch[0], run_key=f"{run_key_prefix}:{batch[0]}")
+            )
             continue
         requests.append(
             dg.RunRequest(

@@ -34,18 +34,25 @@ def run_once(
     instance: dg.DagsterInstance,
     day: date,
     on_step: Callable[[str], None] = log.info,
+    log_level: str = "INFO",
 ) -> PassReport:
     report = PassReport()
-    _execute(defs, instance, "scrape_job", dg.RunRequest(partition_key=day.isoformat()), report)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    scrape = dg.RunRequest(partition_key=day.isoformat())
+    _execute(defs, instance, "scrape_job", scrape, report, run_config)
     on_step(f"scraped {day}")
     for sensor in SENSORS:
-        ticks = _drive_sensor(defs, instance, sensor, report)
+        ticks = _drive_sensor(defs, instance, sensor, report, run_config)
         on_step(f"{sensor.name}: {ticks} tick(s), runs so far {dict(report.runs)}")
     return report
 
 
 def _drive_sensor(
-    defs: dg.Definitions, instance: dg.DagsterInstance, sensor: dg.SensorDefinition, report: PassReport
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    sensor: dg.SensorDefinition,
+    report: PassReport,
+    run_config: dict,
 ) -> int:
     """Evaluates the sensor until it asks for nothing new, executing what it asks for.
     Like the daemon, a run key is executed at most once."""
@@ -59,14 +66,16 @@ def _drive_sensor(
             return tick
         for request in result.dynamic_partitions_requests or []:
             if isinstance(request, dg.AddDynamicPartitionsRequest):
-                instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+                instance.add_dynamic_partitions(
+                    request.partitions_def_name, list(request.partition_keys)
+                )
         cursor = result.cursor
         fresh = [r for r in result.run_requests or [] if r.run_key not in seen_run_keys]
         if not fresh:
             return tick
         for request in fresh:
             seen_run_keys.add(request.run_key)
-            _execute(defs, instance, sensor.job_name, request, report)
+            _execute(defs, instance, sensor.job_name, request, report, run_config)
     return MAX_TICKS_PER_SENSOR
 
 
@@ -76,6 +85,7 @@ def _execute(
     job_name: str,
     request: dg.RunRequest,
     report: PassReport,
+    run_config: dict,
 ) -> None:
     job = defs.resolve_job_def(job_name)
     tags = {**(request.tags or {}), "jobping/trigger": "run-once"}
@@ -85,14 +95,18 @@ def _execute(
         instance=instance,
         partition_key=request.partition_key,
         tags=tags,
+        run_config=run_config,
         raise_on_error=False,
     )
     report.runs[job_name] += 1
     if not result.success:
         where = request.partition_key or tags.get("dagster/asset_partition_range_start", "")
         failure = next(
-            (e.event_specific_data.error.message.strip() for e in result.all_events
-             if e.is_step_failure and e.event_specific_data and e.event_specific_data.error),
+            (
+                e.event_specific_data.error.message.strip()
+                for e in result.all_events
+                if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
+            ),
             "run failed",
         )
         report.failed_runs.append(f"{job_name} ({where}): {failure.splitlines()[0][:300]}")

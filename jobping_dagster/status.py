@@ -28,7 +28,10 @@ def status_counts(conn: sa.Connection) -> dict:
         "companies": _count(conn, companies),
         "companies_researched": _count(conn, companies, companies.c.info_updated_at.is_not(None)),
         "companies_failing": _count(
-            conn, companies, companies.c.info_updated_at.is_(None), companies.c.research_attempts > 0
+            conn,
+            companies,
+            companies.c.info_updated_at.is_(None),
+            companies.c.research_attempts > 0,
         ),
         "users": _count(conn, users),
         "users_without_prompt": _count(
@@ -45,8 +48,11 @@ def status_counts(conn: sa.Connection) -> dict:
 def top_matches(conn: sa.Connection, since: datetime, limit: int = 5) -> list:
     query = (
         sa.select(
-            users.c.email, user_job_matches.c.partition_key, user_job_matches.c.score,
-            jobs.c.title, jobs.c.company,
+            users.c.email,
+            user_job_matches.c.partition_key,
+            user_job_matches.c.score,
+            jobs.c.title,
+            jobs.c.company,
         )
         .join(users, users.c.id == user_job_matches.c.user_id)
         .join(jobs, jobs.c.id == user_job_matches.c.job_id)

@@ -38,8 +38,15 @@ def store_postings(engine: sa.Engine, postings: list[Posting], now: datetime) ->
 
 
 def research(engine: sa.Engine, key: str, at: datetime) -> None:
-    profile = CompanyProfile(summary=f"{key} builds software.", industry="Software", size=None,
-                             headquarters=None, website=None, culture=[], red_flags=[])
+    profile = CompanyProfile(
+        summary=f"{key} builds software.",
+        industry="Software",
+        size=None,
+        headquarters=None,
+        website=None,
+        culture=[],
+        red_flags=[],
+    )
     with engine.begin() as conn:
         save_company_info(conn, key, profile, model="test", now=at)
 

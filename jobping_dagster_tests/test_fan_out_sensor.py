@@ -64,8 +64,14 @@ def test_pairs_of_fresh_jobs_and_prompted_users_become_batched_runs(engine, db_u
     assert {user_id for user_id, _ in pairs} == {alice, bob}
     assert len(result.run_requests) == -(-20 // PAIRS_PER_RUN)
     with engine.connect() as conn:
-        unresearched = conn.execute(sa.select(jobs.c.id).where(jobs.c.company_key == "unresearched-co")).scalars().all()
-        fanned = conn.execute(sa.select(sa.func.count()).where(jobs.c.fanned_out_at.is_not(None))).scalar_one()
+        unresearched = (
+            conn.execute(sa.select(jobs.c.id).where(jobs.c.company_key == "unresearched-co"))
+            .scalars()
+            .all()
+        )
+        fanned = conn.execute(
+            sa.select(sa.func.count()).where(jobs.c.fanned_out_at.is_not(None))
+        ).scalar_one()
     assert not {job_id for _, job_id in pairs} & set(unresearched)
     assert fanned == 10
 
@@ -94,7 +100,8 @@ def test_first_tick_is_capped_and_the_rest_follows(engine, db_url):
 def _queue_runs(instance, db_url, requests):
     """Creates the requested runs as the daemon would, without executing them."""
     defs = dg.Definitions(
-        assets=[user_job_matches], jobs=[match_job],
+        assets=[user_job_matches],
+        jobs=[match_job],
         resources={"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()},
     )
     job = defs.resolve_job_def("match_job")

@@ -65,9 +65,13 @@ def test_parse_salary_floor(prompt, floor, currency):
         ("no crypto", ("crypto",), ()),
         ("python, not manager roles", ("manager",), ("python",)),
         ("avoid agencies", ("agency",), ()),
-        ("go or rust, no crypto or gambling, and fintech", ("crypto", "gambling"),
-         ("go", "rust", "fintech")),
+        (
+            "go or rust, no crypto or gambling, and fintech",
+            ("crypto", "gambling"),
+            ("go", "rust", "fintech"),
+        ),
         ("I don't want consulting", ("consulting",), ()),
+        ("python, no php/perl", ("php", "perl"), ("python",)),
         ("without travel, with kubernetes", ("travel",), ("kubernete",)),
     ],
 )
@@ -129,11 +133,15 @@ def test_matching_title_scores_high_and_says_why():
     "job, prompt, low, high, recommendation",
     [
         # title weighs most: the same words only in the description score lower
-        (variant(title="Software Engineer", description="Backend APIs in Python."),
-         "backend python", 50, 69, "consider"),
+        (
+            variant(title="Software Engineer", description="Backend APIs in Python."),
+            "backend python",
+            50,
+            69,
+            "consider",
+        ),
         (variant(title="Pastry Chef", description="Bake bread."), PROMPT, 0, 30, "skip"),
-        (variant(title="Python Developer", description=""), "python developer", 90, 100,
-         "apply"),
+        (variant(title="Python Developer", description=""), "python developer", 90, 100, "apply"),
         # a keyword in the title's other spelling still matches
         (variant(title="Software Developer"), "software engineer", 90, 100, "apply"),
     ],
@@ -173,8 +181,13 @@ def test_excluded_role_word_in_title():
 
 def test_excluded_industry_from_company_research():
     profile = CompanyProfile(
-        summary="A staffing firm.", industry="Recruiting agency", size=None,
-        headquarters=None, website=None, culture=[], red_flags=["Many reposted ads"],
+        summary="A staffing firm.",
+        industry="Recruiting agency",
+        size=None,
+        headquarters=None,
+        website=None,
+        culture=[],
+        red_flags=["Many reposted ads"],
     )
     result = score(GOOD, "backend python, avoid agencies", profile)
     assert result.score <= 15
@@ -308,8 +321,14 @@ def test_researcher_uses_board_fields_and_postings():
     postings = [
         GOOD,
         variant(title="Data Engineer", location="Remote", salary_min=80_000, salary_max=None),
-        variant(title="Support Agent", is_remote=False, location="Lisbon, Portugal",
-                salary_min=None, salary_max=None, job_type="parttime"),
+        variant(
+            title="Support Agent",
+            is_remote=False,
+            location="Lisbon, Portugal",
+            salary_min=None,
+            salary_max=None,
+            job_type="parttime",
+        ),
     ]
     facts = CompanyFacts(
         key="acme",

@@ -133,7 +133,9 @@ def test_rate_limit_twice_is_retryable(fake, client):
     fake.enqueue(rate_limited(retry_after=0.05), times=2)
     error = failure(lambda: client.score(JOB, "python", None))
     assert error.retryable
-    assert error.reason == "OpenAI returned 429 (rate limited, rate_limit_exceeded) after 2 attempts"
+    assert error.reason == (
+        "OpenAI returned 429 (rate limited, rate_limit_exceeded) after 2 attempts"
+    )
     assert len(fake.requests) == 2
 
 
@@ -193,8 +195,8 @@ def test_client_errors_are_not_retryable(fake, client, status):
     "behaviour, what",
     [
         (malformed(f"Here you go: {POSTING_TEXT} {API_KEY}"), "not valid JSON"),
-        (missing_fields(), "invalid"),
-        (score_out_of_range(150), "invalid score"),
+        (missing_fields(), "missing or invalid: cons, explanation, pros, recommendation"),
+        (score_out_of_range(150), "missing or invalid: score"),
         (refusal(), "refused"),
         (truncated(), "truncated"),
     ],
@@ -306,6 +308,18 @@ def test_openai_resource_builds_one_client(fake):
         list(pool.map(lambda _: resource.score(JOB, "python", None), range(16)))
     assert len({id(resource._get_client()) for _ in range(3)}) == 1
     assert len(fake.requests) == 16
+
+
+def test_resource_never_shows_the_key_and_works_in_sensors(fake, monkeypatch):
+    monkeypatch.setenv("TEST_OPENAI_KEY", API_KEY)
+    resource = OpenAIResource(api_key=dg.EnvVar("TEST_OPENAI_KEY"), base_url=fake.base_url)
+    assert API_KEY not in repr(resource) and API_KEY not in str(resource)
+    # No teardown hook, so no generator resource: a sensor context built without `with`
+    # can still hand it out.
+    context = dg.build_sensor_context(resources={"llm": resource})
+    assert context.resources.llm.score(JOB, "python", None).score == 85
+    assert API_KEY not in repr(context.resources.llm)
+    assert fake.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
 
 
 def test_base_resource_is_abstract():

@@ -25,13 +25,19 @@ def _score(engine, instance, key: str, score: int) -> None:
     """Stores a match as the asset does, then logs its materialization event."""
     with engine.begin() as conn:
         inputs, _ = load_pair_inputs(conn, [key])
-        analysis = MatchAnalysis(score=score, explanation="x", pros=[], cons=[],
-                                 recommendation="apply" if score >= 70 else "skip")
+        analysis = MatchAnalysis(
+            score=score,
+            explanation="x",
+            pros=[],
+            cons=[],
+            recommendation="apply" if score >= 70 else "skip",
+        )
         save_match(conn, inputs[key], analysis, model="test", prompt_version="v", now=utcnow())
     instance.add_dynamic_partitions(pair_partitions_def.name, [key])
     instance.report_runless_asset_event(
-        dg.AssetMaterialization("user_job_matches", partition=key,
-                                metadata={"notify": score >= 70, "score": score})
+        dg.AssetMaterialization(
+            "user_job_matches", partition=key, metadata={"notify": score >= 70, "score": score}
+        )
     )
 
 
@@ -48,9 +54,13 @@ def test_every_new_materialization_is_read_and_one_drain_requested(engine, db_ur
     with dg.DagsterInstance.ephemeral() as instance:
         for job_id, score in ((1, 90), (2, 40), (3, 80)):
             _score(engine, instance, f"u{alice}-j{job_id}", score)
-        last = instance.fetch_materializations(
-            dg.AssetKey("user_job_matches"), limit=1, ascending=False
-        ).records[0].storage_id
+        last = (
+            instance.fetch_materializations(
+                dg.AssetKey("user_job_matches"), limit=1, ascending=False
+            )
+            .records[0]
+            .storage_id
+        )
         first = _tick(instance, db_url)
         again = _tick(instance, db_url, cursor=first.cursor)
 
@@ -75,11 +85,16 @@ def test_due_retry_asks_for_a_new_drain(engine, db_url):
         _score(engine, instance, f"u{alice}-j1", 95)
         first = _tick(instance, db_url)
         with engine.begin() as conn:
-            conn.execute(notifications.update().values(
-                status="retry", attempts=1, next_attempt_at=utcnow() + timedelta(hours=1)))
+            conn.execute(
+                notifications.update().values(
+                    status="retry", attempts=1, next_attempt_at=utcnow() + timedelta(hours=1)
+                )
+            )
         not_yet = _tick(instance, db_url, cursor=first.cursor)
         with engine.begin() as conn:
-            conn.execute(notifications.update().values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+            conn.execute(
+                notifications.update().values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
         due = _tick(instance, db_url, cursor=not_yet.cursor)
 
     assert not_yet.run_requests == []

@@ -32,8 +32,9 @@ def _match(engine, user_id: int, job_id: int, score: int) -> None:
     key = f"u{user_id}-j{job_id}"
     with engine.begin() as conn:
         inputs, _ = load_pair_inputs(conn, [key])
-        analysis = MatchAnalysis(score=score, explanation=f"why {key}", pros=["python"], cons=[],
-                                 recommendation="apply")
+        analysis = MatchAnalysis(
+            score=score, explanation=f"why {key}", pros=["python"], cons=[], recommendation="apply"
+        )
         save_match(conn, inputs[key], analysis, model="test", prompt_version="v", now=utcnow())
 
 
@@ -47,8 +48,12 @@ def setup(engine, discord):
     now = utcnow()
     store_postings(engine, [posting(n) for n in range(1, 6)], now)
     research(engine, "acme", now)
-    with_hook = user(engine, "hook@example.com", discord_webhook=discord.webhook_url("1001"),
-                     allowed_hosts={discord.host})
+    with_hook = user(
+        engine,
+        "hook@example.com",
+        discord_webhook=discord.webhook_url("1001"),
+        allowed_hosts={discord.host},
+    )
     without = user(engine, "table@example.com")
     return with_hook, without
 
@@ -88,7 +93,9 @@ def test_gone_webhook_is_marked_dead_and_never_called_again(engine, discord, set
     assert drain(engine, _sender(discord).send, utcnow) == {"recorded": 1}
     assert len(discord.requests) == 1
     with engine.connect() as conn:
-        assert conn.execute(sa.select(users.c.webhook_dead_at).where(users.c.id == with_hook)).scalar_one()
+        assert conn.execute(
+            sa.select(users.c.webhook_dead_at).where(users.c.id == with_hook)
+        ).scalar_one()
 
 
 def test_rate_limit_beyond_the_inline_budget_is_retried_later_then_given_up(engine, discord, setup):
@@ -120,7 +127,11 @@ def test_a_worker_that_died_mid_send_leaves_unknown_not_a_resend(engine, discord
     with_hook, _ = setup
     _match(engine, with_hook, 1, 90)
     with engine.begin() as conn:
-        conn.execute(notifications.update().values(status="sending", claimed_at=utcnow() - timedelta(hours=1)))
+        conn.execute(
+            notifications.update().values(
+                status="sending", claimed_at=utcnow() - timedelta(hours=1)
+            )
+        )
     outcome = drain(engine, _sender(discord).send, utcnow)
     assert outcome == {"recovered_as_unknown": 1}
     assert discord.requests == []
@@ -130,7 +141,10 @@ def test_concurrent_drains_deliver_each_notification_once(engine, discord, setup
     with_hook, _ = setup
     for job_id in range(1, 6):
         _match(engine, with_hook, job_id, 90)
-    threads = [threading.Thread(target=drain, args=(engine, _sender(discord).send, utcnow)) for _ in range(3)]
+    threads = [
+        threading.Thread(target=drain, args=(engine, _sender(discord).send, utcnow))
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

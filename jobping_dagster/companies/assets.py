@@ -1,6 +1,5 @@
 """company_info: what we know about each hiring company, researched once per six months."""
 
-
 import dagster as dg
 
 from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE, is_fresh
@@ -56,27 +55,39 @@ def company_info(
                 yield dg.AssetMaterialization(
                     asset_key=context.asset_key,
                     partition=key,
-                    metadata={"status": "cached", "researched_at": str(company.info_updated_at),
-                              "model": company.researched_by or ""},
+                    metadata={
+                        "status": "cached",
+                        "researched_at": str(company.info_updated_at),
+                        "model": company.researched_by or "",
+                    },
                 )
             else:
                 to_research[key] = facts
 
-    for key, profile, error in map_concurrently(llm.research, to_research.items(), llm.max_concurrency):
+    for key, profile, error in map_concurrently(
+        llm.research, to_research.items(), llm.max_concurrency
+    ):
         if error is None:
             with engine.begin() as conn:
-                save_company_info(conn, key, profile, model=llm.model_name, now=utcnow())
+                save_company_info(conn, key, profile, model=llm.research_model_name, now=utcnow())
             yield dg.AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=key,
-                metadata={"status": "researched", "model": llm.model_name,
-                          "industry": profile.industry or "", "summary": profile.summary[:300]},
+                metadata={
+                    "status": "researched",
+                    "model": llm.research_model_name,
+                    "industry": profile.industry or "",
+                    "summary": profile.summary[:300],
+                },
             )
             continue
         reason = error.reason if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
         with engine.begin() as conn:
             attempts = record_research_failure(conn, key, reason)
-        failures[key] = (f"{reason} (attempt {attempts})", not isinstance(error, QuotaExceededError))
+        failures[key] = (
+            f"{reason} (attempt {attempts})",
+            not isinstance(error, QuotaExceededError),
+        )
         context.log.warning(f"research of {key} failed: {reason}")
 
     if failures:

@@ -20,11 +20,15 @@ def company_info_in_use_is_fresh(app_db: AppDatabase) -> dg.AssetCheckResult:
         stale = stale_companies_in_use(conn, now=now, active_since=active_since)
         recent = sa.select(jobs.c.company_key).where(jobs.c.last_seen_at >= active_since)
         unresearched = conn.execute(
-            sa.select(sa.func.count()).where(companies.c.key.in_(recent))
+            sa.select(sa.func.count())
+            .where(companies.c.key.in_(recent))
             .where(companies.c.info_updated_at.is_(None))
         ).scalar_one()
     return dg.AssetCheckResult(
         passed=not stale,
-        metadata={"stale_companies": stale[:50], "stale_count": len(stale),
-                  "not_yet_researched": unresearched},
+        metadata={
+            "stale_companies": stale[:50],
+            "stale_count": len(stale),
+            "not_yet_researched": unresearched,
+        },
     )

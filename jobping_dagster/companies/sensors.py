@@ -1,6 +1,5 @@
 """Turns company research on for new companies, and again when research turns six months old."""
 
-
 import dagster as dg
 
 from jobping_dagster.companies.assets import company_info, company_partitions_def
@@ -10,7 +9,9 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
 from jobping_dagster.partition_status import batched_run_requests, stranded_partitions
 
-research_job = dg.define_asset_job("research_job", selection=[company_info])
+research_job = dg.define_asset_job(
+    "research_job", selection=dg.AssetSelection.assets(company_info).without_checks()
+)
 
 # Turning the sensor on over a large backlog must not launch a storm of runs.
 FIRST_TICK_MAX_COMPANIES = 50
@@ -31,7 +32,9 @@ def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppData
     existing = set(context.instance.get_dynamic_partitions(company_partitions_def.name))
     new_keys = [c.key for c in due if c.key not in existing]
     known = {c.key: c for c in due if c.key in existing}
-    retry = stranded_partitions(context.instance, company_info.key, company_partitions_def, list(known))
+    retry = stranded_partitions(
+        context.instance, company_info.key, company_partitions_def, list(known)
+    )
     requests = batched_run_requests(new_keys, COMPANIES_PER_RUN, "research")
     requests += [
         dg.RunRequest(

@@ -51,7 +51,10 @@ def load_company(conn: sa.Connection, key: str, max_postings: int = 5):
     if company is None:
         return None, None
     postings = conn.execute(
-        sa.select(jobs).where(jobs.c.company_key == key).order_by(jobs.c.id.desc()).limit(max_postings)
+        sa.select(jobs)
+        .where(jobs.c.company_key == key)
+        .order_by(jobs.c.id.desc())
+        .limit(max_postings)
     ).all()
     fields: dict[str, str] = {}
     for posting in postings:
@@ -94,7 +97,9 @@ def record_research_failure(conn: sa.Connection, key: str, error: str) -> int:
     ).scalar_one()
 
 
-def stale_companies_in_use(conn: sa.Connection, *, now: datetime, active_since: datetime) -> list[str]:
+def stale_companies_in_use(
+    conn: sa.Connection, *, now: datetime, active_since: datetime
+) -> list[str]:
     """Companies of recent postings whose research is older than six months."""
     recent = sa.select(jobs.c.company_key).where(jobs.c.last_seen_at >= active_since)
     query = (
@@ -104,4 +109,3 @@ def stale_companies_in_use(conn: sa.Connection, *, now: datetime, active_since: 
         .order_by(companies.c.key)
     )
     return list(conn.execute(query).scalars())
-

@@ -91,7 +91,9 @@ def migrate(engine: sa.Engine) -> tuple[str | None, str | None]:
     with _MIGRATE_LOCK, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Daemon, code server and run workers may all start at once.
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK_ID})
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK_ID}
+            )
         before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(_alembic_config(connection), "head")
         after = MigrationContext.configure(connection).get_current_revision()

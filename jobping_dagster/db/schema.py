@@ -108,7 +108,9 @@ user_job_matches = sa.Table(
 match_failures = sa.Table(
     "match_failures",
     metadata,
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("partition_key", sa.String(40), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),

@@ -10,7 +10,7 @@ checked so a user can tell.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from jobping_dagster.llm.models import (
@@ -87,8 +87,9 @@ _SENIORITY_RANK = {
     "principal": 5,
 }
 
-_NEGATORS = {"no", "not", "avoid", "avoiding", "without", "except", "excluding", "exclude",
-             "never", "non", "nothing", "nor"}
+_NEGATORS = set(
+    "no not avoid avoiding without except excluding exclude never non nothing nor".split()
+)
 # Inside a negation these continue it ("no crypto or gambling"); anything else content-free
 # ends it after a few words. "and" ends it: "no crypto and remote" wants remote.
 _NEGATION_CONTINUES = {"or", "nor", "/", "any", "a", "an", "the", "more", "in", "at", "from"}
@@ -163,14 +164,14 @@ _PLACE_NAMES = set(_REGION_ALIASES) | {name for names, _ in _REGIONS.values() fo
 
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
 _CURRENCY_WORDS = {
-    "usd": "USD", "dollar": "USD", "dollars": "USD",
-    "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "pound": "GBP", "pounds": "GBP",
-    "chf": "CHF", "cad": "CAD", "aud": "AUD",
+    **dict.fromkeys(("usd", "dollar", "dollars"), "USD"),
+    **dict.fromkeys(("eur", "euro", "euros"), "EUR"),
+    **dict.fromkeys(("gbp", "pound", "pounds"), "GBP"),
+    **{code: code.upper() for code in ("chf", "cad", "aud")},
 }
 _SALARY = re.compile(
     r"(?P<symbol>[$€£])?\s?"
-    r"(?P<number>\d{1,3}(?:[,.]\d{3})+|\d+(?:\.\d+)?)"
+    r"(?<![\w.,])(?P<number>\d{1,3}(?:[,.]\d{3})+|\d+(?:\.\d+)?)"
     r"(?:\s?(?P<k>k|thousand)\b)?"
     r"(?:\s?(?P<word>usd|eur|euros?|gbp|pounds?|dollars?|chf|cad|aud)\b)?"
     r"(?:\s?(?:/|per|an?)\s?(?P<unit>h|hr|hour|month|mo)\b)?",
@@ -218,8 +219,12 @@ class Wishes:
     @property
     def is_empty(self) -> bool:
         return not (
-            self.keywords or self.excluded or self.seniority or self.places
-            or self.remote is not None or self.min_salary is not None
+            self.keywords
+            or self.excluded
+            or self.seniority
+            or self.places
+            or self.remote is not None
+            or self.min_salary is not None
         )
 
     def show(self, term: str) -> str:
@@ -243,8 +248,9 @@ def parse_wishes(prompt: str) -> Wishes:
         if raw in _NEGATORS:
             negating = _NEGATION_WORDS
             continue
-        if not raw[0].isalnum():  # punctuation
-            negating = 0 if raw != "/" else negating
+        if not raw[0].isalnum():  # punctuation ends a negation; "/" lists ("no php/perl")
+            if raw != "/":
+                negating = 0
             continue
         if raw in ("and", "but", "with", "yes"):
             negating = 0
@@ -402,13 +408,13 @@ TITLE_BONUS = 0.2  # any wished keyword in the title: the title says what the jo
 
 @dataclass
 class _Verdict:
-    fits: dict[str, float]  # dimension -> 0..1
-    caps: list[tuple[int, str]]  # (maximum score, why)
-    pros: list[str]
-    cons: list[str]
-    matched: list[str]
-    missing: list[str]
-    absent: list[str]  # excluded terms the posting does not mention
+    fits: dict[str, float] = field(default_factory=dict)  # dimension -> 0..1
+    caps: list[tuple[int, str]] = field(default_factory=list)  # (maximum score, why)
+    pros: list[str] = field(default_factory=list)
+    cons: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)  # wished terms found, as the user wrote
+    missing: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)  # excluded terms the posting lacks
 
 
 class LocalScorer:
@@ -441,7 +447,7 @@ class LocalScorer:
         location_words = _terms(job.location)
         location = location_words - _NOT_PLACES
 
-        verdict = _Verdict({}, [], [], [], [], [], [])
+        verdict = _Verdict()
         _check_exclusions(wishes, title | company_terms, body, verdict)
         _check_keywords(wishes, title, body | company_terms, verdict)
         _check_seniority(wishes, title, verdict)

@@ -185,4 +185,4 @@ def _validation_summary(exc: pydantic.ValidationError, output_type: type) -> str
     )
     unknown = any(not error["loc"] or error["loc"][0] not in known for error in errors)
     parts = fields + (["unexpected field"] if unknown else [])
-    return "invalid " + ", ".join(parts) if parts else "schema validation failed"
+    return "missing or invalid: " + ", ".join(parts) if parts else "schema validation failed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from jobping_dagster.llm.local import LocalResearcher, LocalScorer
 from jobping_dagster.llm.models import CompanyFacts, CompanyProfile, JobForScoring, MatchAnalysis
@@ -48,7 +48,8 @@ class OpenAIResource(LLMResource):
     """OpenAI structured outputs. Errors arrive as LLMError / QuotaExceededError with a
     reason that is safe to show (never the key or the posting)."""
 
-    api_key: str
+    # repr=False: a logged or printed resource must not show the key.
+    api_key: str = Field(repr=False, description="OpenAI API key; pass dg.EnvVar(...)")
     model: str = "gpt-4o-mini"
     base_url: str | None = None
     timeout_seconds: float = 60.0
@@ -68,14 +69,10 @@ class OpenAIResource(LLMResource):
     def research(self, facts: CompanyFacts) -> CompanyProfile:
         return self._get_client().research(facts)
 
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        with _CLIENT_LOCK:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
     def _get_client(self) -> OpenAIClient:
-        # One client (one connection pool) per resource instance, made on first use.
+        # One client (one connection pool) per resource instance, made on first use. No
+        # teardown hook on purpose: it would make this a generator resource, which sensors
+        # evaluated without a context manager cannot use; the pool closes with the client.
         if self._client is None:
             with _CLIENT_LOCK:
                 if self._client is None:

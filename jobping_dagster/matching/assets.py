@@ -1,6 +1,5 @@
 """user_job_matches: how well each job fits each user, one partition per user x job pair."""
 
-
 import dagster as dg
 
 from jobping_dagster.companies.assets import LLM_RETRY_POLICY
@@ -51,8 +50,12 @@ def user_job_matches(
     engine = app_db.engine()
     with engine.connect() as conn:
         inputs, unusable = load_pair_inputs(conn, keys)
-        skip = set() if config.rescore or len(keys) == 1 else up_to_date_keys(
-            conn, inputs, model=llm.model_name, prompt_version=MATCH_PROMPT_VERSION
+        skip = (
+            set()
+            if config.rescore or len(keys) == 1
+            else up_to_date_keys(
+                conn, inputs, model=llm.model_name, prompt_version=MATCH_PROMPT_VERSION
+            )
         )
     failures = {key: (reason, False) for key, reason in unusable.items()}
     to_score = {key: pair for key, pair in inputs.items() if key not in skip}
@@ -60,26 +63,43 @@ def user_job_matches(
         context.log.info(f"{len(skip)} pairs already scored with this model and prompt: skipped")
 
     notified = 0
-    for key, analysis, error in map_concurrently(_scorer(llm), to_score.items(), llm.max_concurrency):
+    for key, analysis, error in map_concurrently(
+        _scorer(llm), to_score.items(), llm.max_concurrency
+    ):
         pair = to_score[key]
         if error is None:
             with engine.begin() as conn:
-                saved = save_match(conn, pair, analysis, model=llm.model_name,
-                                   prompt_version=MATCH_PROMPT_VERSION, now=utcnow())
+                saved = save_match(
+                    conn,
+                    pair,
+                    analysis,
+                    model=llm.model_name,
+                    prompt_version=MATCH_PROMPT_VERSION,
+                    now=utcnow(),
+                )
             notified += saved.notification_created
             yield dg.AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=key,
-                metadata={"score": analysis.score, "recommendation": analysis.recommendation,
-                          "threshold": pair.min_score, "notify": analysis.score >= pair.min_score,
-                          "model": llm.model_name, "match_id": saved.match_id},
+                metadata={
+                    "score": analysis.score,
+                    "recommendation": analysis.recommendation,
+                    "threshold": pair.min_score,
+                    "notify": analysis.score >= pair.min_score,
+                    "model": llm.model_name,
+                    "match_id": saved.match_id,
+                },
             )
             continue
         reason = error.reason if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
         with engine.begin() as conn:
-            attempts = record_match_failure(conn, key=key, user_id=pair.user_id,
-                                            job_id=pair.job_id, error=reason, now=utcnow())
-        failures[key] = (f"{reason} (attempt {attempts})", not isinstance(error, QuotaExceededError))
+            attempts = record_match_failure(
+                conn, key=key, user_id=pair.user_id, job_id=pair.job_id, error=reason, now=utcnow()
+            )
+        failures[key] = (
+            f"{reason} (attempt {attempts})",
+            not isinstance(error, QuotaExceededError),
+        )
         context.log.warning(f"scoring {key} failed: {reason}")
 
     context.log.info(

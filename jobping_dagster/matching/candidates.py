@@ -64,7 +64,9 @@ def candidate_pairs(conn: sa.Connection, now: datetime) -> list[tuple[int, int]]
     oldest_job = min(job_ids)
     handled = set()
     for table in (user_job_matches, match_failures):
-        rows = conn.execute(sa.select(table.c.user_id, table.c.job_id).where(table.c.job_id >= oldest_job))
+        rows = conn.execute(
+            sa.select(table.c.user_id, table.c.job_id).where(table.c.job_id >= oldest_job)
+        )
         handled.update((row.user_id, row.job_id) for row in rows)
     return [
         (user_id, job_id)

@@ -1,7 +1,6 @@
 """Fan-out: new jobs with fresh company research x users with a prompt -> pair partitions
 and batched match runs. No AI here."""
 
-
 import json
 
 import dagster as dg
@@ -9,11 +8,17 @@ import dagster as dg
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
-from jobping_dagster.matching.candidates import candidate_pairs, mark_fanned_out, users_without_prompt
+from jobping_dagster.matching.candidates import (
+    candidate_pairs,
+    mark_fanned_out,
+    users_without_prompt,
+)
 from jobping_dagster.matching.pairs import pair_key
 from jobping_dagster.partition_status import batched_run_requests, stranded_partitions
 
-match_job = dg.define_asset_job("match_job", selection=[user_job_matches])
+match_job = dg.define_asset_job(
+    "match_job", selection=dg.AssetSelection.assets(user_job_matches).without_checks()
+)
 
 # Turning the sensor on over a backlog must not launch a storm of runs; later ticks take
 # more, and whatever is left waits for the next tick (newest jobs first).
@@ -48,9 +53,17 @@ def match_fan_out_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabas
         mark_fanned_out(conn, [keyed[key] for key in new_keys], now)
     if skipped_users:
         context.log.info(f"{skipped_users} active users have no prompt: skipped")
-    cursor = json.dumps({"tick": now.isoformat(), "new_pairs": len(new_keys), "waiting": len(keyed) - len(new_keys) - len(known)})
+    cursor = json.dumps(
+        {
+            "tick": now.isoformat(),
+            "new_pairs": len(new_keys),
+            "waiting": len(keyed) - len(new_keys) - len(known),
+        }
+    )
     if not requests:
-        return dg.SensorResult(skip_reason=f"no new pairs ({len(known)} in progress)", cursor=cursor)
+        return dg.SensorResult(
+            skip_reason=f"no new pairs ({len(known)} in progress)", cursor=cursor
+        )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=(

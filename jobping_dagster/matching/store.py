@@ -142,8 +142,12 @@ def save_match(
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(user_job_matches).values(**values)
-    updated = {k: statement.excluded[k] for k in values if k not in ("user_id", "job_id", "created_at")}
-    conn.execute(statement.on_conflict_do_update(index_elements=["user_id", "job_id"], set_=updated))
+    updated = {
+        k: statement.excluded[k] for k in values if k not in ("user_id", "job_id", "created_at")
+    }
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=["user_id", "job_id"], set_=updated)
+    )
     match_id = conn.execute(
         sa.select(user_job_matches.c.id).where(
             user_job_matches.c.user_id == pair.user_id, user_job_matches.c.job_id == pair.job_id
@@ -214,7 +218,12 @@ def record_match_failure(
         )
     ).scalar_one_or_none()
     attempts = (existing or 0) + 1
-    values = {"partition_key": key, "attempts": attempts, "last_error": error, "last_attempt_at": now}
+    values = {
+        "partition_key": key,
+        "attempts": attempts,
+        "last_error": error,
+        "last_attempt_at": now,
+    }
     if existing is None:
         conn.execute(match_failures.insert().values(user_id=user_id, job_id=job_id, **values))
     else:

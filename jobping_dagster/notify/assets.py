@@ -1,6 +1,5 @@
 """notifications: delivering the outbox of high-score matches."""
 
-
 import dagster as dg
 
 from jobping_dagster.db.engine import utcnow

@@ -35,12 +35,7 @@ def recover_stale_sending(conn: sa.Connection, now: datetime) -> int:
 
 
 def due_notification_ids(conn: sa.Connection, now: datetime, limit: int) -> list[int]:
-    query = (
-        sa.select(notifications.c.id)
-        .where(_due(now))
-        .order_by(notifications.c.id)
-        .limit(limit)
-    )
+    query = sa.select(notifications.c.id).where(_due(now)).order_by(notifications.c.id).limit(limit)
     return list(conn.execute(query).scalars())
 
 
@@ -96,7 +91,10 @@ def _outcome_values(result: DeliveryResult, attempts: int, now: datetime) -> dic
             "next_attempt_at": now + _retry_delay(attempts, result.retry_after_seconds),
         }
     if result.status == "retry":
-        return {"status": "failed", "last_error": f"gave up after {attempts} attempts: {result.error}"}
+        return {
+            "status": "failed",
+            "last_error": f"gave up after {attempts} attempts: {result.error}",
+        }
     return {"status": result.status, "last_error": result.error}
 
 
@@ -124,9 +122,13 @@ def deliver_one(
         if row.webhook_dead_at is not None:
             values["last_error"] = "Discord webhook disabled after Discord answered 404"
     with engine.begin() as conn:
-        conn.execute(notifications.update().where(notifications.c.id == notification_id).values(**values))
+        conn.execute(
+            notifications.update().where(notifications.c.id == notification_id).values(**values)
+        )
         if values["status"] == "dead":
-            conn.execute(users.update().where(users.c.id == row.recipient_id).values(webhook_dead_at=now()))
+            conn.execute(
+                users.update().where(users.c.id == row.recipient_id).values(webhook_dead_at=now())
+            )
     return values["status"]
 
 

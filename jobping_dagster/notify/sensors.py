@@ -2,7 +2,6 @@
 with a storage-id cursor: `@asset_sensor` would see only the latest) and requests a drain
 of the outbox when notifications are due."""
 
-
 import dagster as dg
 
 from jobping_dagster.db.engine import utcnow

@@ -1,6 +1,5 @@
 """scraped_jobs: the postings first seen on each UTC day."""
 
-
 from datetime import date
 
 import dagster as dg
@@ -38,12 +37,21 @@ class ScrapeConfig(dg.Config):
     group_name="postings",
     kinds={"python", "sql"},
     check_specs=[
-        dg.AssetCheckSpec(CHECK_REQUIRED_FIELDS, asset="scraped_jobs",
-                          description="Every stored posting has a title, a company and a URL."),
-        dg.AssetCheckSpec(CHECK_NO_DUPLICATES, asset="scraped_jobs",
-                          description="No two postings of the day share a URL."),
-        dg.AssetCheckSpec(CHECK_REJECT_RATE, asset="scraped_jobs",
-                          description="Rejected rows stay below the configured share of the scrape."),
+        dg.AssetCheckSpec(
+            CHECK_REQUIRED_FIELDS,
+            asset="scraped_jobs",
+            description="Every stored posting has a title, a company and a URL.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_NO_DUPLICATES,
+            asset="scraped_jobs",
+            description="No two postings of the day share a URL.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_REJECT_RATE,
+            asset="scraped_jobs",
+            description="Rejected rows stay below the configured share of the scrape.",
+        ),
     ],
 )
 def scraped_jobs(
@@ -60,12 +68,16 @@ def scraped_jobs(
     engine = app_db.engine()
     now = utcnow()
     if day > now.date():
-        raise dg.Failure(f"{day} is in the future: nothing can have been seen then.", allow_retries=False)
+        raise dg.Failure(
+            f"{day} is in the future: nothing can have been seen then.", allow_retries=False
+        )
     if day == now.date():
         scrapes = job_source.fetch(day)
         with engine.begin() as conn:
             for scrape in scrapes:
-                save_raw_scrape(conn, day=day, source=job_source.name, scrape=scrape, fetched_at=now)
+                save_raw_scrape(
+                    conn, day=day, source=job_source.name, scrape=scrape, fetched_at=now
+                )
         origin = f"live scrape ({job_source.name})"
     else:
         with engine.connect() as conn:
@@ -122,8 +134,13 @@ def _combined(scrapes: list[SiteScrape]) -> pd.DataFrame:
 
 def _per_site_table(result: NormalizationResult, scrapes: list[SiteScrape]) -> str:
     rows = [
-        {"site": site, "rows in": s.rows_in, "accepted": s.accepted, "rejected": s.rejected,
-         "duplicates": s.duplicates}
+        {
+            "site": site,
+            "rows in": s.rows_in,
+            "accepted": s.accepted,
+            "rejected": s.rejected,
+            "duplicates": s.duplicates,
+        }
         for site, s in sorted(result.per_site.items())
     ]
     rows += [{"site": s.site, "rows in": 0, "error": s.error} for s in scrapes if s.blocked]
@@ -142,25 +159,39 @@ def _check_results(
 ) -> list[dg.AssetCheckResult]:
     of_day = jobs.c.first_seen_day == day
     missing = conn.execute(
-        sa.select(sa.func.count()).where(of_day).where(
-            sa.or_(jobs.c.title == "", jobs.c.company == "", jobs.c.url == "")
-        )
+        sa.select(sa.func.count())
+        .where(of_day)
+        .where(sa.or_(jobs.c.title == "", jobs.c.company == "", jobs.c.url == ""))
     ).scalar_one()
     duplicate_urls = conn.execute(
         sa.select(sa.func.count()).select_from(
-            sa.select(jobs.c.url).where(of_day).group_by(jobs.c.url)
-            .having(sa.func.count() > 1).subquery()
+            sa.select(jobs.c.url)
+            .where(of_day)
+            .group_by(jobs.c.url)
+            .having(sa.func.count() > 1)
+            .subquery()
         )
     ).scalar_one()
     reject_rate = result.rejected_total / result.rows_in if result.rows_in else 0.0
     return [
-        dg.AssetCheckResult(check_name=CHECK_REQUIRED_FIELDS, passed=missing == 0,
-                            metadata={"postings_missing_fields": missing}),
-        dg.AssetCheckResult(check_name=CHECK_NO_DUPLICATES, passed=duplicate_urls == 0,
-                            severity=dg.AssetCheckSeverity.WARN,
-                            metadata={"duplicate_urls": duplicate_urls}),
-        dg.AssetCheckResult(check_name=CHECK_REJECT_RATE, passed=reject_rate <= max_reject_rate,
-                            metadata={"reject_rate": round(reject_rate, 4),
-                                      "bound": max_reject_rate,
-                                      "rejected_by_reason": dict(result.rejected)}),
+        dg.AssetCheckResult(
+            check_name=CHECK_REQUIRED_FIELDS,
+            passed=missing == 0,
+            metadata={"postings_missing_fields": missing},
+        ),
+        dg.AssetCheckResult(
+            check_name=CHECK_NO_DUPLICATES,
+            passed=duplicate_urls == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"duplicate_urls": duplicate_urls},
+        ),
+        dg.AssetCheckResult(
+            check_name=CHECK_REJECT_RATE,
+            passed=reject_rate <= max_reject_rate,
+            metadata={
+                "reject_rate": round(reject_rate, 4),
+                "bound": max_reject_rate,
+                "rejected_by_reason": dict(result.rejected),
+            },
+        ),
     ]

@@ -48,6 +48,10 @@ MAX_LOCATION_CHARS = 300
 MAX_URL_CHARS = 2048
 MAX_COMPANY_FIELD_CHARS = 2000
 MAX_COMPANY_KEY_CHARS = 60
+MAX_JOB_TYPE_CHARS = 200
+# company key + title + location stays under 600 characters (the jobs.dedup_key column).
+MAX_TITLE_KEY_CHARS = 300
+MAX_LOCATION_KEY_CHARS = 200
 EARLIEST_POSTING_DATE = date(2000, 1, 1)
 
 ANNUAL_FACTORS = {"hourly": 2080, "daily": 260, "weekly": 52, "monthly": 12, "yearly": 1}
@@ -92,10 +96,7 @@ _COUNTRY_NAMES = frozenset(
 _PLACEHOLDER_TEXT = frozenset({"nan", "none", "null", "n/a", "nat"})
 _TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
-_JOB_TYPE_ALIASES = {
-    "full": "fulltime", "parttime": "parttime", "contractor": "contract", "intern": "internship",
-    "temp": "temporary", "perdiem": "perdiem",
-}  # fmt: skip
+_JOB_TYPE_ALIASES = {"contractor": "contract", "intern": "internship", "temp": "temporary"}
 _DATE_FORMATS = ("%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y", "%d %b %Y")
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
@@ -115,7 +116,7 @@ _MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&|<>~=])")
 _REMOTE_WORD = re.compile(r"\bremote\b", re.IGNORECASE)
 _ON_SITE_WORDS = re.compile(r"\b(?:hybrid|office|on-?site)\b", re.IGNORECASE)
 _ISO_DATE_PREFIX = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_LINKEDIN_JOB_ID = re.compile(r"/view/(?:[^/?#]*-)?(\d+)")
+_LINKEDIN_JOB_ID = re.compile(r"/view/(?:[^/?#]*-)?(\d{1,30})(?:[/?#]|$)")
 
 
 # --------------------------------------------------------------------------------------
@@ -231,11 +232,13 @@ class _HtmlToText(HTMLParser):
         "p div ul ol table tr section article header footer blockquote h1 h2 h3 h4 h5 h6".split()
     )
     _HIDDEN = frozenset({"script", "style", "head", "title"})
+    _BOLD = frozenset({"b", "strong"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._hidden_depth = 0
+        self._after_break = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._HIDDEN:
@@ -244,25 +247,37 @@ class _HtmlToText(HTMLParser):
             self.parts.append("\n* ")
         elif tag == "br":
             self.parts.append("\n")
+            self._after_break = True
         elif tag in self._BLOCKS:
             self.parts.append("\n\n")
+        elif tag in self._BOLD:
+            self.parts.append("**")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._HIDDEN:
             self._hidden_depth = max(0, self._hidden_depth - 1)
-        elif tag in self._BLOCKS or tag == "li":
+        elif tag in self._BLOCKS:
             self.parts.append("\n")
+        elif tag in self._BOLD:
+            self.parts.append("**")
 
     def handle_data(self, data: str) -> None:
+        if self._after_break and data.startswith("\n"):
+            data = data[1:]  # "<br>" then a newline is one line break, not two
+        self._after_break = False
         if not self._hidden_depth:
-            # Source line breaks mean nothing in HTML; the tags above carry the structure.
-            self.parts.append(re.sub(r"\s+", " ", data))
+            # Line breaks are kept: text that is mostly markdown with a stray tag keeps its
+            # structure, and the blank lines real HTML adds are collapsed afterwards.
+            self.parts.append(re.sub(r"[^\S\n]+", " ", data))
 
 
 def _html_to_text(text: str) -> str:
     parser = _HtmlToText()
-    parser.feed(text)
-    parser.close()
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception:  # HTMLParser still trips on some broken markup, e.g. "<![ x ]>"
+        return _unescape_entities(_ANY_TAG.sub(" ", text))
     return "\n".join(line.strip() for line in "".join(parser.parts).split("\n"))
 
 
@@ -276,10 +291,9 @@ def clean_description(value: object, max_chars: int = 20_000) -> str:
     text = text[: max(max_chars, 0) * 8 + 1000]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = fix_mojibake(text)
-    if _HTML_TAG.search(text):
-        text = _html_to_text(text)
-    else:
-        text = _MARKDOWN_ESCAPE.sub(r"\1", _unescape_entities(text))
+    # The HTML parser decodes entities itself.
+    text = _html_to_text(text) if _HTML_TAG.search(text) else _unescape_entities(text)
+    text = _MARKDOWN_ESCAPE.sub(r"\1", text)
     text = _UNICODE_SPACES.sub(" ", text)
     text = "\n".join(_INNER_SPACE_RUNS.sub(" ", line.rstrip()) for line in text.split("\n"))
     text = _BLANK_LINE_RUNS.sub("\n\n", text).strip()
@@ -326,7 +340,8 @@ def _unicode_words(text: str) -> list[str]:
 
 
 def _title_key(title: str) -> str:
-    return " ".join(_TITLE_ABBREVIATIONS.get(word, word) for word in _unicode_words(title))
+    words = (_TITLE_ABBREVIATIONS.get(word, word) for word in _unicode_words(title))
+    return " ".join(words)[:MAX_TITLE_KEY_CHARS]
 
 
 def _location_key(location: str | None) -> str:
@@ -334,7 +349,7 @@ def _location_key(location: str | None) -> str:
     parts = [part.strip() for part in (location or "").split(",") if part.strip()]
     while parts and parts[-1].casefold() in _COUNTRY_NAMES:
         parts.pop()
-    return " ".join(_unicode_words(" ".join(parts[:2])))
+    return " ".join(_unicode_words(" ".join(parts[:2])))[:MAX_LOCATION_KEY_CHARS]
 
 
 def dedup_key(company: str, title: str, location: str | None) -> str:
@@ -351,11 +366,11 @@ def source_id_from_url(url: str) -> str:
     except ValueError:
         return f"url-{_short_hash(url)}"
     if "indeed." in host and query.get("jk"):
-        return f"in-{query['jk'][0]}"
+        return f"in-{query['jk'][0][:100]}"
     if "linkedin." in host and (match := _LINKEDIN_JOB_ID.search(parts.path)):
         return f"li-{match.group(1)}"
     if "glassdoor." in host and query.get("jl"):
-        return f"gd-{query['jl'][0]}"
+        return f"gd-{query['jl'][0][:100]}"
     # ZipRecruiter's URL does not carry jobspy's listing key, so hash it like any other.
     if "ziprecruiter." in host:
         return f"zr-{_short_hash(url)}"
@@ -455,6 +470,8 @@ def _job_type(value: object) -> str | None:
         word = re.sub(r"[^a-z0-9]", "", part.casefold()).removeprefix("jobtype")
         word = _JOB_TYPE_ALIASES.get(word, word)[:30]
         if word and word not in job_types:
+            if len(", ".join([*job_types, word])) > MAX_JOB_TYPE_CHARS:
+                break
             job_types.append(word)
     return ", ".join(job_types) or None
 

@@ -106,9 +106,22 @@ def _job_row(posting: Posting, day: date, now: datetime) -> dict:
 
 def postings_frame(conn: sa.Connection, day: date) -> pd.DataFrame:
     """The stored postings first seen on `day`, for previews and checks."""
-    query = sa.select(
-        jobs.c.id, jobs.c.site, jobs.c.source_id, jobs.c.title, jobs.c.company,
-        jobs.c.company_key, jobs.c.location, jobs.c.is_remote, jobs.c.salary_min,
-        jobs.c.salary_max, jobs.c.salary_currency, jobs.c.url,
-    ).where(jobs.c.first_seen_day == day).order_by(jobs.c.id)
+    query = (
+        sa.select(
+            jobs.c.id,
+            jobs.c.site,
+            jobs.c.source_id,
+            jobs.c.title,
+            jobs.c.company,
+            jobs.c.company_key,
+            jobs.c.location,
+            jobs.c.is_remote,
+            jobs.c.salary_min,
+            jobs.c.salary_max,
+            jobs.c.salary_currency,
+            jobs.c.url,
+        )
+        .where(jobs.c.first_seen_day == day)
+        .order_by(jobs.c.id)
+    )
     return pd.DataFrame(conn.execute(query).mappings().all())

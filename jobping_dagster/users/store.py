@@ -67,7 +67,9 @@ def update_user(
     email = validate_email(email)
     values = _validated(changes, allowed_hosts)
     if not values:
-        raise InvalidSetting("update", "nothing to change: give --prompt, --min-score or --discord-webhook")
+        raise InvalidSetting(
+            "update", "nothing to change: give --prompt, --min-score or --discord-webhook"
+        )
     result = conn.execute(
         users.update().where(users.c.email == email).values(updated_at=utcnow(), **values)
     )

@@ -250,10 +250,13 @@ class FakeOpenAI:
 
     def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), handler)
+        # A short poll interval makes stop() quick: shutdown() waits for the next poll.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-openai", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-openai",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -319,6 +322,13 @@ class FakeOpenAI:
 
 def _error_body(message: str, code: str | None) -> dict:
     return {"error": {"message": message, "type": code, "param": None, "code": code}}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 drops connections when many clients call at once, and the
+    # kernel's retry after 1 s would show up as latency in concurrent tests.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

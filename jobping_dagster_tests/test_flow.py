@@ -1,0 +1,125 @@
+"""The whole flow, scrape to notification, through the real assets and sensors, on SQLite
+and on PostgreSQL, with the local scorer and with the OpenAI SDK against a fake server."""
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from jobping_dagster.db.engine import get_engine, utcnow
+from jobping_dagster.db.schema import companies, jobs, notifications, user_job_matches, users
+from jobping_dagster.definitions import build_definitions
+from jobping_dagster.run_once import run_once
+from jobping_dagster.settings import Settings
+from jobping_dagster_tests.builders import user
+from jobping_dagster_tests.fakes.discord_server import FakeDiscord
+from jobping_dagster_tests.fakes.openai_server import FakeOpenAI
+
+BACKEND = "Senior backend engineer, Python, remote. No crypto."
+DATA = "Data engineer: SQL, dbt, Airflow, Spark. Remote or hybrid."
+
+
+@pytest.fixture
+def discord():
+    with FakeDiscord() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(db_url, tmp_path, monkeypatch, discord) -> Settings:
+    monkeypatch.setenv("JOBPING_HOME", str(tmp_path))
+    monkeypatch.setenv("JOBPING_DATABASE_URL", db_url)
+    monkeypatch.setenv("JOBPING_WEBHOOK_ALLOWED_HOSTS", discord.host)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    return Settings.from_env()
+
+
+def _seed_users(engine, discord) -> dict[str, int]:
+    return {
+        "backend": user(
+            engine,
+            "ada@example.com",
+            BACKEND,
+            discord_webhook=discord.webhook_url("1001"),
+            allowed_hosts={discord.host},
+        ),
+        "data": user(engine, "grace@example.com", DATA, min_score=60),
+        "none": user(engine, "nobody@example.com", prompt=None),
+    }
+
+
+def _state(engine):
+    with engine.connect() as conn:
+        matches = conn.execute(sa.select(user_job_matches)).all()
+        sent = conn.execute(sa.select(notifications)).all()
+        n_jobs = conn.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one()
+        unresearched = conn.execute(
+            sa.select(sa.func.count()).select_from(companies).where(companies.c.info.is_(None))
+        ).scalar_one()
+        webhooks = dict(conn.execute(sa.select(users.c.id, users.c.discord_webhook_url)).all())
+    return matches, sent, n_jobs, unresearched, webhooks
+
+
+def _assert_flow_complete(engine, discord, ids, report):
+    assert report.failed_runs == []
+    matches, sent, n_jobs, unresearched, webhooks = _state(engine)
+    assert n_jobs >= 60
+    assert unresearched == 0
+    # Every job is matched with every user who has a prompt, and only with them.
+    assert {(m.user_id, m.job_id) for m in matches} == {
+        (user_id, job_id)
+        for user_id in (ids["backend"], ids["data"])
+        for job_id in {m.job_id for m in matches}
+    }
+    assert len({m.job_id for m in matches}) == n_jobs
+    high = {m.id for m in matches if m.score >= m.notify_threshold}
+    assert high, "the sample data should produce high-score matches"
+    assert sorted(n.match_id for n in sent) == sorted(high)
+    for n in sent:
+        assert n.status == ("sent" if webhooks[n.user_id] else "recorded")
+    discord_sent = [n for n in sent if n.status == "sent"]
+    assert len(discord.messages("1001")) == len(discord_sent) > 0
+    return len(matches), len(sent)
+
+
+def test_whole_flow_on_the_embedded_default(settings, discord):
+    engine = get_engine(settings.database_url)
+    ids = _seed_users(engine, discord)
+    defs = build_definitions(settings)
+    with dg.DagsterInstance.ephemeral() as instance:
+        report = run_once(defs, instance, utcnow().date())
+        n_matches, n_sent = _assert_flow_complete(engine, discord, ids, report)
+        messages_before = len(discord.messages("1001"))
+
+        # A second pass the same day finds nothing new to score or send.
+        again = run_once(defs, instance, utcnow().date())
+        assert again.failed_runs == []
+        assert again.runs.get("match_job", 0) == 0
+        assert len(discord.messages("1001")) == messages_before
+        matches, sent, *_ = _state(engine)
+        assert (len(matches), len(sent)) == (n_matches, n_sent)
+
+        checks = defs.resolve_job_def("asset_checks_job").execute_in_process(instance=instance)
+    evaluations = checks.get_asset_check_evaluations()
+    assert len(evaluations) == 3
+    assert all(e.passed for e in evaluations), [e.metadata for e in evaluations if not e.passed]
+
+
+def test_whole_flow_with_openai_sdk_against_a_fake_server(settings, discord, monkeypatch):
+    with FakeOpenAI() as openai:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
+        openai_settings = Settings.from_env()
+        engine = get_engine(openai_settings.database_url)
+        ids = _seed_users(engine, discord)
+        defs = build_definitions(openai_settings)
+        with dg.DagsterInstance.ephemeral() as instance:
+            report = run_once(defs, instance, utcnow().date())
+        n_matches, _ = _assert_flow_complete(engine, discord, ids, report)
+        with engine.connect() as conn:
+            n_companies = conn.execute(
+                sa.select(sa.func.count()).select_from(companies)
+            ).scalar_one()
+            models = set(conn.execute(sa.select(user_job_matches.c.model)).scalars())
+        assert len(openai.requests) == n_matches + n_companies
+        assert models == {openai_settings.openai_model}
