@@ -1,6 +1,8 @@
 """The code location: assembles each stage's definitions with the resources that the
 settings choose. Holds no logic of its own."""
 
+import functools
+
 import dagster as dg
 
 from jobping_dagster.companies.assets import company_info
@@ -54,9 +56,7 @@ def _llm(settings: Settings) -> LLMResource:
             base_url=settings.openai_base_url,
             max_concurrency=settings.llm_concurrency,
         )
-    dg.get_dagster_logger().info(
-        "OPENAI_API_KEY is not set: JobPing uses its local scorer and researcher"
-    )
+    _say_local_llm_once()
     return LocalLLMResource(max_concurrency=settings.llm_concurrency)
 
 
@@ -69,6 +69,13 @@ CHECKS = [
 asset_checks_job = dg.define_asset_job(
     "asset_checks_job", selection=dg.AssetSelection.checks(*CHECKS)
 )
+
+
+@functools.cache
+def _say_local_llm_once() -> None:
+    dg.get_dagster_logger().info(
+        "OPENAI_API_KEY is not set: JobPing uses its local scorer and researcher"
+    )
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -366,3 +366,17 @@ def test_researcher_flags_injection_in_postings():
 def test_researcher_website_from_direct_url():
     facts = CompanyFacts(key="a", name="A", fields={"company_url_direct": "https://a.example"})
     assert LocalResearcher().research(facts).website == "https://a.example"
+
+
+def test_a_title_sharing_only_generic_words_stays_below_the_apply_band():
+    data_prompt = "Data engineering: SQL, dbt, Airflow, Spark. Senior, remote."
+    frontend = JobForScoring(
+        title="Senior Frontend Engineer (React)",
+        company="Bluefjord",
+        description="React and TypeScript for our data analytics product. SQL a plus. Remote.",
+        is_remote=True,
+    )
+    data = dataclasses.replace(frontend, title="Senior Data Engineer (Spark, dbt)")
+    scorer = LocalScorer()
+    assert scorer.score(frontend, data_prompt, None).score < 70
+    assert scorer.score(data, data_prompt, None).score >= 70

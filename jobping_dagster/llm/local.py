@@ -404,6 +404,24 @@ def _money(value: float) -> str:
 # How much each kind of wish counts when the prompt states it. Keywords weigh most.
 _WEIGHTS = {"keywords": 50, "seniority": 15, "remote": 15, "salary": 10, "place": 10}
 TITLE_BONUS = 0.2  # any wished keyword in the title: the title says what the job is
+# Words most titles share: they say little about which job it is, so they earn no title
+# bonus, and a title matching only these cannot reach the "apply" band.
+_GENERIC_TITLE_WORDS = {
+    "engineer",
+    "engineers",
+    "engineering",
+    "developer",
+    "developers",
+    "development",
+    "software",
+    "systems",
+    "system",
+    "specialist",
+    "associate",
+    "manager",
+    "design",
+}
+GENERIC_TITLE_CAP = 69
 
 
 @dataclass
@@ -501,8 +519,9 @@ def _check_keywords(wishes: Wishes, title: set[str], body: set[str], verdict: _V
     in_title = [k for k in wishes.keywords if k in title]
     in_body = [k for k in wishes.keywords if k not in title and k in body]
     missing = [k for k in wishes.keywords if k not in title and k not in body]
+    specific_in_title = [k for k in in_title if k not in _GENERIC_TITLE_WORDS]
     credit = (len(in_title) + 0.6 * len(in_body)) / len(wishes.keywords)
-    verdict.fits["keywords"] = min(1.0, credit + (TITLE_BONUS if in_title else 0.0))
+    verdict.fits["keywords"] = min(1.0, credit + (TITLE_BONUS if specific_in_title else 0.0))
     verdict.matched = [wishes.show(k) for k in in_title + in_body]
     verdict.missing = [wishes.show(k) for k in missing]
     if in_title:
@@ -513,6 +532,10 @@ def _check_keywords(wishes: Wishes, title: set[str], body: set[str], verdict: _V
         verdict.cons.append("Not found in the posting: " + ", ".join(verdict.missing))
     if not in_title and not in_body:
         verdict.caps.append((30, "none of your keywords appear in the posting"))
+    elif not specific_in_title and any(k not in _GENERIC_TITLE_WORDS for k in wishes.keywords):
+        verdict.caps.append(
+            (GENERIC_TITLE_CAP, "the title names none of the specific things you asked for")
+        )
 
 
 def _check_seniority(wishes: Wishes, title: set[str], verdict: _Verdict):

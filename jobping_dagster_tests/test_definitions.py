@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from jobping_dagster.definitions import build_definitions
+from jobping_dagster.llm.resources import LocalLLMResource, OpenAIResource
+from jobping_dagster.postings.sources import JobSpySource, SampleJobSource
+from jobping_dagster.settings import Settings
+
+LINEAGE = [
+    ("scraped_jobs", "company_info"),
+    ("company_info", "user_job_matches"),
+    ("user_job_matches", "notifications"),
+]
+
+
+def test_definitions_load_with_lineage_groups_and_descriptions(tmp_path):
+    defs = build_definitions(Settings.from_env({"JOBPING_HOME": str(tmp_path)}))
+    repo = defs.get_repository_def()
+    graph = repo.asset_graph
+    for upstream, downstream in LINEAGE:
+        assert dg.AssetKey(upstream) in graph.get(dg.AssetKey(downstream)).parent_keys
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name != "default"
+        assert node.description
+        assert node.kinds
+    assert {s.name for s in repo.sensor_defs} == {
+        "company_research_sensor",
+        "match_fan_out_sensor",
+        "notification_sensor",
+    }
+    assert [s.cron_schedule for s in repo.schedule_defs] == ["0 * * * *"]
+
+
+def test_settings_choose_local_or_real_resources(tmp_path):
+    local = build_definitions(Settings.from_env({"JOBPING_HOME": str(tmp_path)})).resources
+    assert isinstance(local["llm"], LocalLLMResource)
+    assert isinstance(local["job_source"], SampleJobSource)
+
+    real = build_definitions(
+        Settings.from_env(
+            {
+                "JOBPING_HOME": str(tmp_path),
+                "OPENAI_API_KEY": "sk-test",
+                "JOBPING_JOB_SOURCE": "jobspy",
+                "JOBPING_SEARCH_TERMS": "data engineer, python developer",
+            }
+        )
+    ).resources
+    assert isinstance(real["llm"], OpenAIResource)
+    assert isinstance(real["job_source"], JobSpySource)
+    assert real["job_source"].search_terms == ["data engineer", "python developer"]
+
+
+def test_the_workspace_loads_as_dagster_dev_would(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "JOBPING_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
+    env.pop("OPENAI_API_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Validation successful for code location jobping" in done.stdout + done.stderr
+    assert (done.stdout + done.stderr).count("OPENAI_API_KEY is not set") == 1
