@@ -5,6 +5,7 @@ notifications. Used by `jobping run-once` (`make run`) and the end-to-end tests.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ log = logging.getLogger("jobping.run_once")
 @dataclass
 class PassReport:
     runs: Counter[str] = field(default_factory=Counter)  # job name -> runs executed
+    seconds: Counter[str] = field(default_factory=Counter)  # job name -> wall time of its runs
     failed_runs: list[str] = field(default_factory=list)  # "job (partition): reason"
 
 
@@ -87,6 +89,7 @@ def _execute(
     report: PassReport,
     run_config: dict,
 ) -> None:
+    started = time.perf_counter()
     job = defs.resolve_job_def(job_name)
     tags = {**(request.tags or {}), "jobping/trigger": "run-once"}
     if request.run_key:
@@ -99,6 +102,7 @@ def _execute(
         raise_on_error=False,
     )
     report.runs[job_name] += 1
+    report.seconds[job_name] += time.perf_counter() - started
     if not result.success:
         where = request.partition_key or tags.get("dagster/asset_partition_range_start", "")
         failure = next(
