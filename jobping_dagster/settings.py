@@ -51,7 +51,6 @@ class Settings:
     openai_base_url: str | None
     webhook_allowed_hosts: tuple[str, ...]
     scrape_cron: str
-    match_batch_size: int
     llm_concurrency: int
 
     @classmethod
@@ -79,6 +78,5 @@ class Settings:
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             webhook_allowed_hosts=_list(env.get("JOBPING_WEBHOOK_ALLOWED_HOSTS")),
             scrape_cron=env.get("JOBPING_SCRAPE_CRON") or "0 * * * *",
-            match_batch_size=_int(env, "JOBPING_MATCH_BATCH_SIZE", 25, 1, 500),
             llm_concurrency=_int(env, "JOBPING_LLM_CONCURRENCY", 4, 1, 64),
         )
