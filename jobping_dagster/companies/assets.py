@@ -7,7 +7,7 @@ from jobping_dagster.companies.store import load_company, record_research_failur
 from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.llm.models import LLMError, QuotaExceededError
+from jobping_dagster.llm.models import LLMError
 from jobping_dagster.llm.resources import LLMResource
 
 company_partitions_def = dg.DynamicPartitionsDefinition(name="companies")
@@ -17,6 +17,11 @@ company_partitions_def = dg.DynamicPartitionsDefinition(name="companies")
 LLM_RETRY_POLICY = dg.RetryPolicy(
     max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+
+
+def _retryable(error: Exception) -> bool:
+    """Waiting may help a rate limit or a 5xx, never a quota error or a rejected request."""
+    return error.retryable if isinstance(error, LLMError) else True
 
 
 class ResearchConfig(dg.Config):
@@ -86,7 +91,7 @@ def company_info(
             attempts = record_research_failure(conn, key, reason)
         failures[key] = (
             f"{reason} (attempt {attempts})",
-            not isinstance(error, QuotaExceededError),
+            _retryable(error),
         )
         context.log.warning(f"research of {key} failed: {reason}")
 

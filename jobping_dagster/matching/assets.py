@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from jobping_dagster.companies.assets import LLM_RETRY_POLICY
+from jobping_dagster.companies.assets import LLM_RETRY_POLICY, _retryable
 from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.llm.models import LLMError, QuotaExceededError
+from jobping_dagster.llm.models import LLMError
 from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
 from jobping_dagster.llm.resources import LLMResource
 from jobping_dagster.matching.store import (
@@ -98,7 +98,7 @@ def user_job_matches(
             )
         failures[key] = (
             f"{reason} (attempt {attempts})",
-            not isinstance(error, QuotaExceededError),
+            _retryable(error),
         )
         context.log.warning(f"scoring {key} failed: {reason}")
 
