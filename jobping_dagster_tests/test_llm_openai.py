@@ -35,7 +35,7 @@ from jobping_dagster_tests.fakes.openai_server import (
     user_wishes,
 )
 
-API_KEY = "sk-test-SECRET-0123456789"
+API_KEY = "test-key-SECRET-0123456789"
 POSTING_TEXT = "UNIQUE-POSTING-TEXT-4711"
 JOB = JobForScoring(
     title="Senior Python Engineer",
