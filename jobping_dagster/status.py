@@ -14,6 +14,7 @@ from jobping_dagster.db.schema import (
     user_job_matches,
     users,
 )
+from jobping_dagster.matching.candidates import PROMPT_LENGTH
 from jobping_dagster.notify.outbox import outbox_counts
 
 
@@ -34,9 +35,7 @@ def status_counts(conn: sa.Connection) -> dict:
             companies.c.research_attempts > 0,
         ),
         "users": _count(conn, users),
-        "users_without_prompt": _count(
-            conn, users, sa.func.length(sa.func.trim(sa.func.coalesce(users.c.prompt, ""))) == 0
-        ),
+        "users_without_prompt": _count(conn, users, PROMPT_LENGTH == 0),
         "matches": _count(conn, user_job_matches),
         "failed_pairs": _count(conn, match_failures),
         "notifications": sum(outbox.values()),

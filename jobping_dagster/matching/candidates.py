@@ -17,11 +17,15 @@ FAN_OUT_WINDOW = timedelta(days=7)
 MAX_POSTING_AGE = timedelta(days=30)
 
 
+# A user is matched only with a non-blank prompt.
+PROMPT_LENGTH = sa.func.length(sa.func.trim(sa.func.coalesce(users.c.prompt, "")))
+
+
 def users_with_prompt(conn: sa.Connection) -> list[int]:
     query = (
         sa.select(users.c.id)
         .where(users.c.active.is_(True))
-        .where(sa.func.length(sa.func.trim(sa.func.coalesce(users.c.prompt, ""))) > 0)
+        .where(PROMPT_LENGTH > 0)
         .order_by(users.c.id)
     )
     return list(conn.execute(query).scalars())
@@ -32,7 +36,7 @@ def users_without_prompt(conn: sa.Connection) -> int:
         sa.select(sa.func.count())
         .select_from(users)
         .where(users.c.active.is_(True))
-        .where(sa.func.length(sa.func.trim(sa.func.coalesce(users.c.prompt, ""))) == 0)
+        .where(PROMPT_LENGTH == 0)
     )
     return conn.execute(query).scalar_one()
 
