@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JOBPING_HOME ?= $(CURDIR)/.jobping
 export DAGSTER_HOME ?= $(JOBPING_HOME)/dagster
 
-.PHONY: install run dev test lint migrate clean
+.PHONY: install run dev test lint migrate clean prod-local
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,21 @@ run: install $(DAGSTER_HOME)/dagster.yaml
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/jobping migrate
 	$(BIN)/dagster dev -w workspace.yaml
+
+# The production processes on this machine against the local PostgreSQL: each setting can be
+# overridden from the environment (see README, "Running in production").
+PROD_HOME := $(JOBPING_HOME)/prod
+prod-local: export DAGSTER_HOME := $(PROD_HOME)/dagster
+prod-local: export DAGSTER_PG_HOST ?= 127.0.0.1
+prod-local: export DAGSTER_PG_PORT ?= 5432
+prod-local: export DAGSTER_PG_USER ?= postgres
+prod-local: export DAGSTER_PG_PASSWORD ?=
+prod-local: export DAGSTER_PG_DB ?= jobping_dagster
+prod-local: export JOBPING_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/jobping
+prod-local: install
+	mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/jobping prod-local --create-databases --run-dir $(PROD_HOME)
 
 migrate: install
 	$(BIN)/jobping migrate

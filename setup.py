@@ -25,6 +25,7 @@ setup(
         "dev": [
             "pytest==9.2.0",
             "ruff==0.17.6",
+            "moto==5.2.5",
         ],
     },
     entry_points={"console_scripts": ["jobping=jobping_dagster.cli:main"]},

@@ -26,6 +26,8 @@ from jobping_dagster.postings.csv_import import read_jobspy_csv
 from jobping_dagster.postings.model import SiteScrape
 from jobping_dagster.postings.normalize import normalize_frame
 from jobping_dagster.postings.store import save_raw_scrape, upsert_postings
+from jobping_dagster.preflight import StartupError
+from jobping_dagster.serve import ROLES, serve
 from jobping_dagster.settings import InvalidConfiguration, Settings
 from jobping_dagster.status import changed_since, status_counts, top_matches
 from jobping_dagster.users.store import (
@@ -46,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return args.handler(args, settings)
-    except (InvalidSetting, InvalidConfiguration, DatabaseUnavailable, ValueError) as error:
+    except (
+        InvalidSetting,
+        InvalidConfiguration,
+        DatabaseUnavailable,
+        StartupError,
+        ValueError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -92,7 +100,51 @@ def _parser() -> argparse.ArgumentParser:
         help="do not add the demo users when there are no users",
     )
     cmd.set_defaults(handler=_run_once)
+
+    cmd = commands.add_parser(
+        "serve", help="check the production settings, then run one Dagster process"
+    )
+    cmd.add_argument("role", choices=ROLES)
+    cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    cmd.add_argument("--port", type=int, help="port (code server 4000, webserver 3000)")
+    cmd.add_argument(
+        "--workspace", default="deploy/workspace.yaml", help="workspace file (daemon, webserver)"
+    )
+    cmd.set_defaults(handler=_serve)
+
+    cmd = commands.add_parser(
+        "prod-local",
+        help="run the code server, daemon and webserver on this machine until Ctrl-C",
+    )
+    cmd.add_argument("--run-dir", help="pid files and logs (default $JOBPING_HOME/prod)")
+    cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--code-server-port", type=int, default=4000)
+    cmd.add_argument("--webserver-port", type=int, default=3000)
+    cmd.add_argument("--workspace", default="deploy/workspace.yaml")
+    cmd.add_argument(
+        "--create-databases",
+        action="store_true",
+        help="create Dagster's and the app's PostgreSQL databases if they are missing",
+    )
+    cmd.set_defaults(handler=_prod_local)
     return parser
+
+
+def _serve(args, _settings: Settings) -> int:
+    return serve(args.role, args.host, args.port, args.workspace)
+
+
+def _prod_local(args, settings: Settings) -> int:
+    from jobping_dagster import prod_local
+
+    return prod_local.run(
+        run_dir=Path(args.run_dir) if args.run_dir else settings.home / "prod",
+        host=args.host,
+        code_server_port=args.code_server_port,
+        webserver_port=args.webserver_port,
+        workspace=args.workspace,
+        create_databases=args.create_databases,
+    )
 
 
 def _engine(settings: Settings) -> sa.Engine:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 JOB_SOURCES = ("sample", "jobspy")
+LLM_BACKENDS = ("openai", "local")
 
 
 class InvalidConfiguration(ValueError):
@@ -46,12 +47,18 @@ class Settings:
     location: str | None
     results_wanted: int
     hours_old: int
-    openai_enabled: bool
+    # "openai" or "local": the local scorer and researcher need no key and no network.
+    llm: str
     openai_model: str
     openai_base_url: str | None
     webhook_allowed_hosts: tuple[str, ...]
     scrape_cron: str
     llm_concurrency: int
+    sensor_interval_seconds: int
+
+    @property
+    def openai_enabled(self) -> bool:
+        return self.llm == "openai"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +70,14 @@ class Settings:
             raise InvalidConfiguration(
                 f"JOBPING_JOB_SOURCE must be one of {', '.join(JOB_SOURCES)} (got {source!r})"
             )
+        llm = env.get("JOBPING_LLM") or ("openai" if env.get("OPENAI_API_KEY") else "local")
+        llm = llm.strip().lower()
+        if llm not in LLM_BACKENDS:
+            raise InvalidConfiguration(
+                f"JOBPING_LLM must be one of {', '.join(LLM_BACKENDS)} (got {llm!r})"
+            )
+        if llm == "openai" and not env.get("OPENAI_API_KEY"):
+            raise InvalidConfiguration("OPENAI_API_KEY is not set (JOBPING_LLM=openai needs it)")
         return cls(
             home=home,
             database_url=db_url or f"sqlite:///{home / 'jobping.db'}",
@@ -73,10 +88,18 @@ class Settings:
             location=env.get("JOBPING_LOCATION") or None,
             results_wanted=_int(env, "JOBPING_RESULTS_WANTED", 50, 1, 1000),
             hours_old=_int(env, "JOBPING_HOURS_OLD", 24, 1, 24 * 30),
-            openai_enabled=bool(env.get("OPENAI_API_KEY")),
+            llm=llm,
             openai_model=env.get("JOBPING_OPENAI_MODEL") or "gpt-4o-mini",
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             webhook_allowed_hosts=_list(env.get("JOBPING_WEBHOOK_ALLOWED_HOSTS")),
             scrape_cron=env.get("JOBPING_SCRAPE_CRON") or "0 * * * *",
             llm_concurrency=_int(env, "JOBPING_LLM_CONCURRENCY", 4, 1, 64),
+            sensor_interval_seconds=sensor_interval_seconds(env),
         )
+
+
+def sensor_interval_seconds(environ: Mapping[str, str] | None = None) -> int:
+    """How often each sensor looks for new work: the latency from a scrape to a
+    notification is a few of these. Read when the sensors are defined."""
+    env = os.environ if environ is None else environ
+    return _int(env, "JOBPING_SENSOR_INTERVAL_SECONDS", 30, 5, 3600)

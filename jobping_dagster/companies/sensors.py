@@ -8,6 +8,7 @@ from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
 from jobping_dagster.partition_status import batched_run_requests, stranded_partitions
+from jobping_dagster.settings import sensor_interval_seconds
 
 research_job = dg.define_asset_job(
     "research_job", selection=dg.AssetSelection.assets(company_info).without_checks()
@@ -20,7 +21,9 @@ COMPANIES_PER_RUN = 20
 
 
 @dg.sensor(
-    job=research_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+    job=research_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Requests research for companies of recent postings whose profile is missing or older

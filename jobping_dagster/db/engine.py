@@ -66,7 +66,14 @@ def create_app_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A host that drops packets must fail start-up in seconds, not hang it.
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"connect_timeout": 10},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -116,6 +123,14 @@ def get_engine(url: str) -> sa.Engine:
         engine.dispose()
         raise DatabaseUnavailable(
             f"cannot reach the app database {describe_url(url)} (JOBPING_DATABASE_URL): "
-            f"{type(e.orig).__name__ if e.orig else type(e).__name__}"
+            f"{driver_reason(e)}"
         ) from None
     return engine
+
+
+def driver_reason(error: sa.exc.SQLAlchemyError) -> str:
+    """The driver's first line ('Connection refused', 'database "x" does not exist'): it
+    names hosts, users and databases, never a password."""
+    original = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0] if lines else type(original).__name__

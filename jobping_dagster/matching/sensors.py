@@ -15,6 +15,7 @@ from jobping_dagster.matching.candidates import (
 )
 from jobping_dagster.matching.pairs import pair_key
 from jobping_dagster.partition_status import batched_run_requests, stranded_partitions
+from jobping_dagster.settings import sensor_interval_seconds
 
 match_job = dg.define_asset_job(
     "match_job", selection=dg.AssetSelection.assets(user_job_matches).without_checks()
@@ -28,7 +29,9 @@ PAIRS_PER_RUN = 25
 
 
 @dg.sensor(
-    job=match_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+    job=match_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def match_fan_out_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Adds a `u<user>-j<job>` partition for every recent job whose company research is

@@ -9,6 +9,7 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.notify.assets import notifications
 from jobping_dagster.notify.outbox import due_marker
+from jobping_dagster.settings import sensor_interval_seconds
 
 notify_job = dg.define_asset_job("notify_job", selection=[notifications])
 
@@ -18,7 +19,9 @@ MAX_PAGES_PER_TICK = 20
 
 
 @dg.sensor(
-    job=notify_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+    job=notify_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Follows every new match materialization; when the outbox holds due notifications
