@@ -114,7 +114,7 @@ def _queue_runs(instance, db_url, requests):
 
 def test_pairs_in_flight_are_not_requested_again(engine, db_url):
     now = utcnow()
-    store_postings(engine, [posting(n) for n in range(30)], now)
+    store_postings(engine, [posting(n) for n in range(PAIRS_PER_RUN + 5)], now)
     research(engine, "acme", now)
     user(engine, "alice@example.com")
 

@@ -36,7 +36,7 @@ def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppData
     new_keys = [c.key for c in due if c.key not in existing]
     known = {c.key: c for c in due if c.key in existing}
     retry = stranded_partitions(
-        context.instance, company_info.key, company_partitions_def, list(known)
+        context.instance, research_job.name, company_info.key, company_partitions_def, list(known)
     )
     requests = batched_run_requests(new_keys, COMPANIES_PER_RUN, "research")
     requests += [

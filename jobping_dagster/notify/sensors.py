@@ -51,7 +51,17 @@ def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase
         context.log.info(f"{new_events} new matches, {high_scores} at or above threshold")
     if due is None:
         return dg.SensorResult(skip_reason="no notification due", cursor=str(cursor))
+    if _drain_waiting(context.instance):
+        # It has not claimed anything yet, so it will send what is due now as well.
+        return dg.SensorResult(skip_reason="a drain is already queued", cursor=str(cursor))
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"notify:{due}")],
         cursor=str(cursor),
+    )
+
+
+def _drain_waiting(instance: dg.DagsterInstance) -> bool:
+    waiting = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+    return bool(
+        instance.get_runs(dg.RunsFilter(job_name=notify_job.name, statuses=waiting), limit=1)
     )

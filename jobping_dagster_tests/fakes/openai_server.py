@@ -175,9 +175,13 @@ def user_wishes(body: Any) -> str:
 
 
 def default_score(body: Any) -> int:
-    """85 when a word of the user's wishes appears in the job title, else 30."""
-    wishes = _words(user_wishes(body)) - FILLER_WORDS
-    return 85 if wishes & _words(job_title(body)) else 30
+    return score_for(user_wishes(body), job_title(body))
+
+
+def score_for(wishes: str, title: str) -> int:
+    """85 when a word of the user's wishes appears in the job title, else 30: the rule a
+    test can apply on its own to know which matches must be notified."""
+    return 85 if (_words(wishes) - FILLER_WORDS) & _words(title) else 30
 
 
 def _words(text: str) -> set[str]:
