@@ -1,10 +1,12 @@
-# One image for the JobPing code location (the gRPC code server); the daemon and webserver
-# can run from it too.
+# One image for JobPing: the code location (gRPC code server, the default command) and, with
+# another command, the daemon and the webserver. Every process starts through `jobping serve`,
+# which checks its settings and then execs the Dagster command (see docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DAGSTER_HOME=/opt/dagster/home \
+    JOBPING_HOME=/opt/dagster/jobping \
     JOBPING_MIGRATIONS_DIR=/opt/jobping/sql
 
 WORKDIR /opt/jobping
@@ -17,12 +19,15 @@ RUN mkdir jobping_dagster && touch jobping_dagster/__init__.py \
 
 COPY jobping_dagster ./jobping_dagster
 COPY sql ./sql
-COPY workspace.yaml dagster.yaml ./
+COPY deploy ./deploy
+# The production instance in DAGSTER_HOME; on ECS, point DAGSTER_HOME at /opt/dagster/ecs.
 RUN pip install --no-cache-dir --no-deps . \
     && useradd --create-home --uid 10001 jobping \
-    && mkdir -p "$DAGSTER_HOME" && cp dagster.yaml "$DAGSTER_HOME/" \
-    && chown -R jobping "$DAGSTER_HOME"
+    && mkdir -p "$DAGSTER_HOME" /opt/dagster/ecs "$JOBPING_HOME" \
+    && cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
+    && cp deploy/ecs/dagster.yaml /opt/dagster/ecs/dagster.yaml \
+    && chown -R jobping /opt/dagster
 
 USER jobping
-EXPOSE 4000
-CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "jobping_dagster.definitions"]
+EXPOSE 4000 3000
+CMD ["jobping", "serve", "code-server", "--host", "0.0.0.0", "--port", "4000"]

@@ -12,6 +12,9 @@ from jobping_dagster.llm.resources import LLMResource
 
 company_partitions_def = dg.DynamicPartitionsDefinition(name="companies")
 
+# Concurrency pool of the assets that call the LLM: the instance caps how many of their runs
+# go at once (deploy/dagster.yaml), so OpenAI's rate limits are shared, not raced for.
+LLM_POOL = "openai"
 # Transient LLM trouble (rate limits, 5xx, malformed output) is retried with backoff;
 # a quota error or an unknown company fails at once (Failure(allow_retries=False)).
 LLM_RETRY_POLICY = dg.RetryPolicy(
@@ -36,6 +39,7 @@ class ResearchConfig(dg.Config):
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=RESEARCH_MAX_AGE),
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=LLM_RETRY_POLICY,
+    pool=LLM_POOL,
     output_required=False,
 )
 def company_info(

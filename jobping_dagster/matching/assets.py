@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from jobping_dagster.companies.assets import LLM_RETRY_POLICY, _retryable
+from jobping_dagster.companies.assets import LLM_POOL, LLM_RETRY_POLICY, _retryable
 from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
@@ -33,6 +33,7 @@ class MatchConfig(dg.Config):
     kinds={"openai", "sql"},
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=LLM_RETRY_POLICY,
+    pool=LLM_POOL,
     output_required=False,
 )
 def user_job_matches(

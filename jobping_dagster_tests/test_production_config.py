@@ -1,0 +1,77 @@
+"""The production configuration: what ships (docker-compose.yml, Dockerfile, deploy/) runs
+the commands that `make prod-local` and the e2e test run, and the instance files agree."""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from jobping_dagster.preflight import env_references
+from jobping_dagster.prod_local import ROLES, serve_args
+
+ROOT = Path(__file__).resolve().parents[1]
+PORTS = {"code-server": 4000, "webserver": 3000}
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _instance(path: str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def test_compose_services_run_the_commands_prod_local_runs():
+    services = _compose()["services"]
+    for role in ROLES:
+        expected = [
+            "jobping",
+            *serve_args(role, "0.0.0.0", PORTS.get(role), "deploy/workspace.yaml"),
+        ]
+        assert services[role]["command"] == expected, role
+
+
+def test_the_image_starts_the_code_server_as_compose_does():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE).group(1))
+    assert cmd == _compose()["services"]["code-server"]["command"]
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)
+    assert "COPY sql ./sql" in dockerfile and "COPY deploy ./deploy" in dockerfile
+
+
+def test_compose_gives_each_process_every_variable_its_config_reads():
+    services = _compose()["services"]
+    instance_vars = {name for name, _ in env_references(_instance("deploy/dagster.yaml"))}
+    workspace_vars = {name for name, _ in env_references(_instance("deploy/workspace.yaml"))}
+    for role in ROLES:
+        assert instance_vars <= set(services[role]["environment"]), role
+    for role in ("daemon", "webserver"):
+        assert workspace_vars <= set(services[role]["environment"]), role
+    assert "JOBPING_DATABASE_URL" in services["code-server"]["environment"]
+    assert "OPENAI_API_KEY" in services["code-server"]["environment"]
+    # Secrets come from the operator's environment, never written in the file.
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "DAGSTER_PG_PASSWORD: ${POSTGRES_PASSWORD:?" in text
+
+
+def test_the_ecs_instance_is_the_production_instance_with_runs_on_ecs():
+    local = _instance("deploy/dagster.yaml")
+    ecs = _instance("deploy/ecs/dagster.yaml")
+    assert ecs["run_launcher"]["class"] == "EcsRunLauncher"
+    assert "run_launcher" not in local  # runs are subprocesses of the code server
+    ecs_runs, local_runs = ecs["concurrency"].pop("runs"), local["concurrency"].pop("runs")
+    assert ecs_runs["max_concurrent_runs"] >= local_runs["max_concurrent_runs"]
+    del ecs["run_launcher"]
+    assert ecs == local
+
+
+def test_production_instance_keeps_the_reliability_settings():
+    instance = _instance("deploy/dagster.yaml")
+    postgres = instance["storage"]["postgres"]["postgres_db"]
+    assert postgres["scheme"] == "postgresql+psycopg2"
+    assert postgres["password"] == {"env": "DAGSTER_PG_PASSWORD"}
+    assert instance["run_retries"]["retry_on_asset_or_op_failure"] is False
+    assert instance["run_monitoring"]["max_runtime_seconds"] > 0
+    assert instance["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
+    assert instance["concurrency"]["pools"]["default_limit"] >= 1
