@@ -22,6 +22,7 @@ from jobping_dagster.db.engine import (
     migrate,
     utcnow,
 )
+from jobping_dagster.notify.outbox import redrive
 from jobping_dagster.postings.csv_import import read_jobspy_csv
 from jobping_dagster.postings.model import SiteScrape
 from jobping_dagster.postings.normalize import normalize_frame
@@ -33,6 +34,7 @@ from jobping_dagster.status import changed_since, status_counts, top_matches
 from jobping_dagster.users.store import (
     UserChanges,
     add_user,
+    get_user,
     list_users,
     remove_user,
     update_user,
@@ -101,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.set_defaults(handler=_run_once)
 
+    cmd = commands.add_parser("notifications", help="re-drive notifications an operator fixed")
+    note_commands = cmd.add_subparsers(required=True, metavar="ACTION")
+    sub = note_commands.add_parser(
+        "redrive", help="send failed, dead, unknown or retrying notifications again"
+    )
+    sub.add_argument(
+        "--status",
+        action="append",
+        required=True,
+        help="failed, dead, unknown or retry (repeatable); unknown ones may be posted twice",
+    )
+    sub.add_argument("--user", help="only this user's notifications (email)")
+    sub.set_defaults(handler=_notifications_redrive)
+
     cmd = commands.add_parser(
         "serve", help="check the production settings, then run one Dagster process"
     )
@@ -128,6 +144,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.set_defaults(handler=_prod_local)
     return parser
+
+
+def _notifications_redrive(args, settings: Settings) -> int:
+    with _engine(settings).begin() as conn:
+        user_id = None
+        if args.user:
+            found = get_user(conn, args.user.strip().lower())
+            if found is None:
+                raise ValueError(f"no user {args.user.strip().lower()}")
+            user_id = found.id
+        count = redrive(conn, args.status, user_id)
+    print(f"{count} notifications back to pending: the notification sensor sends them next")
+    return 0
 
 
 def _serve(args, _settings: Settings) -> int:

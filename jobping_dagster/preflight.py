@@ -63,6 +63,14 @@ def check_instance(env: Mapping[str, str]) -> None:
             f"DAGSTER_HOME={home} holds no dagster.yaml (copy deploy/dagster.yaml there)"
         )
     config = _load_config(path, env)
+    # The ECS launcher copies these from this process into every run, and refuses a run
+    # while one is missing: better to refuse now.
+    launcher = (config.get("run_launcher") or {}).get("config") or {}
+    unset = [name for name in launcher.get("env_vars") or [] if "=" not in name and name not in env]
+    if unset:
+        raise StartupError(
+            f"{', '.join(unset)} not set (needed by run_launcher.config.env_vars in {path})"
+        )
     postgres = (config.get("storage") or {}).get("postgres")
     if postgres:
         names = sorted({name for name, _ in env_references(postgres)})
@@ -132,7 +140,8 @@ def check_app(env: Mapping[str, str]) -> Settings:
             f"(got {describe_url(settings.database_url)})"
         )
     try:
-        get_engine(settings.database_url)
+        # Connecting migrates; the pool is then closed so no socket outlives the exec.
+        get_engine(settings.database_url).dispose()
     except DatabaseUnavailable as error:
         raise StartupError(str(error)) from None
     return settings

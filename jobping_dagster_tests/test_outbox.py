@@ -11,7 +11,7 @@ from jobping_dagster.db.schema import notifications, users
 from jobping_dagster.llm.models import MatchAnalysis
 from jobping_dagster.matching.store import load_pair_inputs, save_match
 from jobping_dagster.notify.discord import DiscordWebhookSender
-from jobping_dagster.notify.outbox import MAX_DELIVERY_ATTEMPTS, drain
+from jobping_dagster.notify.outbox import MAX_DELIVERY_ATTEMPTS, drain, redrive
 from jobping_dagster_tests.builders import posting, research, store_postings, user
 from jobping_dagster_tests.fakes.discord_server import Behaviour, FakeDiscord
 
@@ -151,3 +151,20 @@ def test_concurrent_drains_deliver_each_notification_once(engine, discord, setup
         thread.join(timeout=60)
     assert len(discord.messages("1001")) == 5
     assert set(_statuses(engine).values()) == {"sent"}
+
+
+def test_redrive_sends_failed_notifications_again_and_leaves_the_rest(engine, discord, setup):
+    with_hook, _ = setup
+    _match(engine, with_hook, 1, 90)
+    _match(engine, with_hook, 2, 90)
+    discord.enqueue("1001", Behaviour.error(400))  # the first send is refused: failed
+    discord.enqueue("1001", Behaviour.persist_then_drop())  # the second: unknown
+    assert drain(engine, _sender(discord).send, utcnow) == {"failed": 1, "unknown": 1}
+
+    with engine.begin() as conn:
+        assert redrive(conn, ["failed"]) == 1
+        with pytest.raises(ValueError, match="--status must be among"):
+            redrive(conn, ["sent"])
+    assert drain(engine, _sender(discord).send, utcnow) == {"sent": 1}
+    assert sorted(_statuses(engine).values()) == ["sent", "unknown"]
+    assert len(discord.messages("1001")) == 2  # the failed one now, the unknown one before

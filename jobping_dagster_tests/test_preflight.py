@@ -160,3 +160,12 @@ def test_serve_stops_with_one_line_and_status_2(tmp_path):
         f"jobping serve daemon: DAGSTER_HOME={tmp_path} holds no dagster.yaml "
         "(copy deploy/dagster.yaml there)"
     ]
+
+
+def test_ecs_instance_needs_the_variables_it_passes_to_runs(tmp_path):
+    shutil.copy(ROOT / "deploy" / "ecs" / "dagster.yaml", tmp_path / "dagster.yaml")
+    env = _instance_env(
+        tmp_path, JOBPING_ECS_EXECUTION_ROLE_ARN="arn:role", JOBPING_ECS_LOG_GROUP="/ecs/jp"
+    )
+    with pytest.raises(StartupError, match="JOBPING_JOB_SOURCE, .* not set .*env_vars"):
+        check_instance(env)

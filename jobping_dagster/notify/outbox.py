@@ -22,6 +22,8 @@ from jobping_dagster.notify.model import DeliveryResult
 STALE_SENDING = timedelta(minutes=10)
 MAX_DELIVERY_ATTEMPTS = 6
 OPEN_STATUSES = ("pending", "retry")
+# What an operator may send again after fixing the cause (`jobping notifications redrive`).
+REDRIVABLE_STATUSES = ("failed", "dead", "unknown", "retry")
 
 
 def recover_stale_sending(conn: sa.Connection, now: datetime) -> int:
@@ -30,6 +32,23 @@ def recover_stale_sending(conn: sa.Connection, now: datetime) -> int:
         .where(notifications.c.status == "sending")
         .where(notifications.c.claimed_at < now - STALE_SENDING)
         .values(status="unknown", last_error="delivery interrupted: the worker stopped mid-send")
+    )
+    return result.rowcount
+
+
+def redrive(conn: sa.Connection, statuses: list[str], user_id: int | None = None) -> int:
+    """Puts notifications back to `pending` with a fresh attempt count: the next drain sends
+    them. An `unknown` row may already be on Discord, so re-driving it accepts a duplicate."""
+    unknown = sorted(set(statuses) - set(REDRIVABLE_STATUSES))
+    if unknown:
+        raise ValueError(
+            f"--status must be among {', '.join(REDRIVABLE_STATUSES)} (got {', '.join(unknown)})"
+        )
+    query = notifications.update().where(notifications.c.status.in_(statuses))
+    if user_id is not None:
+        query = query.where(notifications.c.user_id == user_id)
+    result = conn.execute(
+        query.values(status="pending", attempts=0, next_attempt_at=None, claimed_at=None)
     )
     return result.rowcount
 
