@@ -89,3 +89,12 @@ def test_unreachable_database_is_one_clear_message(tmp_path, monkeypatch, capsys
     assert main(["status"]) == 2
     err = capsys.readouterr().err
     assert "JOBPING_DATABASE_URL" in err and "hunter2" not in err
+
+
+def test_notifications_redrive_refuses_bad_input_by_name(env, capsys):
+    assert main(["notifications", "redrive", "--status", "sent"]) == 2
+    assert "--status must be among failed, dead, unknown, retry" in capsys.readouterr().err
+    assert main(["notifications", "redrive", "--status", "failed", "--user", "x@y.z"]) == 2
+    assert "no user x@y.z" in capsys.readouterr().err
+    assert main(["notifications", "redrive", "--status", "failed"]) == 0
+    assert capsys.readouterr().out.startswith("0 notifications back to pending")

@@ -10,6 +10,8 @@ from jobping_dagster.llm.models import MatchAnalysis
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.store import load_pair_inputs, save_match
 from jobping_dagster.notify import sensors
+from jobping_dagster.notify.assets import notifications as notifications_asset
+from jobping_dagster.notify.resources import DiscordResource
 from jobping_dagster.notify.sensors import notification_sensor
 from jobping_dagster_tests.builders import posting, research, store_postings, user
 
@@ -102,3 +104,23 @@ def test_due_retry_asks_for_a_new_drain(engine, db_url):
     assert due.run_requests[0].run_key != first.run_requests[0].run_key
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(notifications)).scalar_one() == 1
+
+
+def test_no_second_drain_while_one_is_still_queued(engine, db_url):
+    alice = _setup(engine)
+    with dg.DagsterInstance.ephemeral() as instance:
+        _score(engine, instance, f"u{alice}-j1", 90)
+        first = _tick(instance, db_url)
+        # The requested drain is created but not started yet (as in the run queue).
+        defs = dg.Definitions(
+            assets=[notifications_asset],
+            jobs=[sensors.notify_job],
+            resources={"app_db": AppDatabase(url=db_url), "discord": DiscordResource()},
+        )
+        instance.create_run_for_job(defs.resolve_job_def("notify_job"))
+        _score(engine, instance, f"u{alice}-j2", 95)  # the outbox changes meanwhile
+        second = _tick(instance, db_url, cursor=first.cursor)
+
+    assert len(first.run_requests) == 1
+    assert second.run_requests == []
+    assert second.skip_reason.skip_message == "a drain is already queued"
