@@ -332,6 +332,9 @@ def stack(pg_admin_engine, tmp_path, monkeypatch):
             "OPENAI_BASE_URL": openai.base_url,
             "JOBPING_WEBHOOK_ALLOWED_HOSTS": discord.host,
             "JOBPING_SENSOR_INTERVAL_SECONDS": "5",
+            # The scrape comes from the manual launch; an hourly tick during the test would
+            # only repeat it (no new postings), but would change the run counts.
+            "JOBPING_SCRAPE_CRON": "0 0 1 1 *",
         }
         for name, value in settings.items():
             monkeypatch.setenv(name, value)  # this process reads the same instance
