@@ -30,7 +30,8 @@ CONFIG_ERROR_STATUS = 2
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 300
 STOP_TIMEOUT_SECONDS = 20
-# Stopping order: nothing new is launched or requested once the daemon is gone.
+# Start order. Stopping goes in reverse, so the daemon launches nothing new while the code
+# server is going away.
 ROLES = ("code-server", "daemon", "webserver")
 
 
@@ -133,9 +134,6 @@ class Stack:
     def _fail(self, status: int) -> None:
         self.exit_status = status
         self.stopping = True
-
-    def running(self) -> dict[str, int]:
-        return {p.role: p.popen.pid for p in self.processes if p.popen is not None}
 
     def stop(self) -> None:
         """SIGTERM to every process group, SIGKILL to what is left after the timeout."""
