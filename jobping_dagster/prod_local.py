@@ -24,15 +24,12 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.engine import driver_reason, normalize_url
 from jobping_dagster.preflight import StartupError
-from jobping_dagster.serve import executable
+from jobping_dagster.serve import ROLES, executable
 
 CONFIG_ERROR_STATUS = 2
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 300
 STOP_TIMEOUT_SECONDS = 20
-# Start order. Stopping goes in reverse, so the daemon launches nothing new while the code
-# server is going away.
-ROLES = ("code-server", "daemon", "webserver")
 
 
 def serve_args(role: str, host: str, port: int | None, workspace: str) -> list[str]:
@@ -136,7 +133,8 @@ class Stack:
         self.stopping = True
 
     def stop(self) -> None:
-        """SIGTERM to every process group, SIGKILL to what is left after the timeout."""
+        """SIGTERM to every process group, SIGKILL to what is left after the timeout. In
+        reverse start order, so the daemon launches nothing while the code server goes."""
         self.stopping = True
         alive = [p for p in reversed(self.processes) if p.popen is not None]
         for process in alive:
