@@ -10,6 +10,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from jobping_dagster.db.engine import get_engine
 from jobping_dagster.db.schema import jobs, notifications, user_job_matches, users
+from jobping_dagster.partition_status import ACTIVE_RUN_STATUSES
 from jobping_dagster.prod_local import wait_for_port
 from jobping_dagster_tests.builders import user
 from jobping_dagster_tests.conftest import PG_ADMIN_URL
@@ -40,13 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASE_TIMEOUT_SECONDS = 150
 TEST_TIMEOUT_SECONDS = 285
 START_TIMEOUT_SECONDS = 60
-ACTIVE_STATUSES = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 FIRST_USERS = {
     "frontend@example.com": "Frontend work with React and TypeScript",
     "data@example.com": "Data platform: Spark, dbt, warehouses",
@@ -65,8 +60,6 @@ def _read_from(path: Path, offset: int) -> str:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -187,7 +180,7 @@ class Stack:
         )
 
     def active_runs(self) -> list:
-        return list(self.instance.get_runs(dg.RunsFilter(statuses=ACTIVE_STATUSES)))
+        return list(self.instance.get_runs(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)))
 
     def sensors(self) -> dict:
         """Each sensor's cursor and latest tick."""
