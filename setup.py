@@ -18,6 +18,7 @@ setup(
         "alembic==1.20.1",
         "psycopg2-binary==2.9.13",
         "openai==3.54.0",
+        "scikit-learn==1.9.1",
         "pydantic>=2.10,<3",
         "requests>=2.32,<3",
     ],

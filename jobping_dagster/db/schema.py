@@ -76,9 +76,9 @@ jobs = sa.Table(
     sa.Column("first_seen_day", sa.Date, nullable=False, index=True),
     sa.Column("first_seen_at", sa.DateTime, nullable=False),
     sa.Column("last_seen_at", sa.DateTime, nullable=False),
-    # When the fan-out sensor first requested pairs for this job (informational: the
-    # existence of a pair partition is what decides whether a pair was fanned out).
-    sa.Column("fanned_out_at", sa.DateTime, nullable=True),
+    # PostingFacts (country, work mode, seniority, annual salary, language...), read once
+    # when the posting is stored; NULL for rows stored before facts existed.
+    sa.Column("facts", sa.JSON, nullable=True),
     sa.UniqueConstraint("site", "source_id", name="uq_jobs_site_source_id"),
 )
 
@@ -102,6 +102,48 @@ user_job_matches = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("user_id", "job_id", name="uq_matches_user_job"),
     sa.CheckConstraint("score BETWEEN 0 AND 100", name="ck_matches_score"),
+)
+
+# What JobPing understood of a user's wish (a WishProfile), once per version of the prompt.
+user_wishes = sa.Table(
+    "user_wishes",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("prompt_hash", sa.String(16), primary_key=True),
+    # Which reader produced it: the OpenAI model, or the local parser.
+    sa.Column("parser", sa.String(100), nullable=False),
+    sa.Column("wishes", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+# The pairs the cascade chose to score (kept by relevance, sampled as shadow, pulled on
+# demand or rerun by an operator). Pairs it dropped are only counted, never stored: they
+# can always be pulled later. The fan-out sensor turns rows without a partition into pair
+# partitions and runs; retention later deletes the partition and keeps the row.
+match_candidates = sa.Table(
+    "match_candidates",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    # The scraped_jobs day whose selection chose the pair.
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    # kept | shadow | pulled | rerun
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("relevance", sa.Float, nullable=False),
+    # How many dropped pairs this one stands for in the recall estimate: 1 / sampling rate
+    # for a shadow pair, 1 otherwise.
+    sa.Column("weight", sa.Float, nullable=False, server_default="1"),
+    sa.Column("prompt_hash", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    # When the fan-out sensor added the pair partition, and the run key of its last run.
+    sa.Column("partition_added_at", sa.DateTime, nullable=True, index=True),
+    sa.Column("run_key", sa.String(120), nullable=True),
+    # When retention deleted the pair partition from Dagster (the row stays).
+    sa.Column("partition_deleted_at", sa.DateTime, nullable=True),
 )
 
 # Pairs whose last scoring attempt failed: the reason and the attempt count, for operators.

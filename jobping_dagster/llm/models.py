@@ -75,3 +75,53 @@ class QuotaExceededError(LLMError):
 
     def __init__(self, reason: str = "OpenAI quota exhausted (insufficient_quota)"):
         super().__init__(reason, retryable=False)
+
+
+class WishProfile(BaseModel):
+    """What JobPing understood of a user's free-text wish: the structured form the pre-filter
+    gates and ranks with. Empty lists and None mean "not said"; only what is said gates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(default_factory=list, description="Job titles or kinds of role")
+    skills: list[str] = Field(default_factory=list, description="Skills, tools, domains wanted")
+    countries: list[str] = Field(
+        default_factory=list,
+        description="ISO 3166-1 alpha-2 codes of the countries the seeker will work in",
+    )
+    cities: list[str] = Field(default_factory=list, description="Cities named by the seeker")
+    remote_only: bool = Field(
+        default=False, description="True only when the seeker accepts nothing but remote work"
+    )
+    seniority: list[str] = Field(
+        default_factory=list, description="intern, junior, mid, senior, lead or principal"
+    )
+    salary_floor: float | None = Field(default=None, description="Lowest acceptable yearly pay")
+    salary_currency: str | None = Field(default=None, description="ISO 4217 code of the floor")
+    excluded_companies: list[str] = Field(default_factory=list)
+    excluded_industries: list[str] = Field(default_factory=list)
+    excluded_roles: list[str] = Field(
+        default_factory=list, description="Kinds of role the seeker refuses, e.g. 'manager'"
+    )
+    languages: list[str] = Field(
+        default_factory=list, description="ISO 639-1 codes of languages the seeker works in"
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="Parts of the wish that could not be read, if any"
+    )
+
+    @property
+    def readable(self) -> bool:
+        """Whether anything at all was understood. An unreadable wish gates nothing."""
+        return bool(
+            self.roles
+            or self.skills
+            or self.countries
+            or self.cities
+            or self.remote_only
+            or self.seniority
+            or self.salary_floor is not None
+            or self.excluded_companies
+            or self.excluded_industries
+            or self.excluded_roles
+        )

@@ -78,13 +78,3 @@ def candidate_pairs(conn: sa.Connection, now: datetime) -> list[tuple[int, int]]
         for user_id in user_ids
         if (user_id, job_id) not in handled
     ]
-
-
-def mark_fanned_out(conn: sa.Connection, job_ids: list[int], now: datetime) -> None:
-    for part in chunks(sorted(set(job_ids))):
-        conn.execute(
-            jobs.update()
-            .where(jobs.c.id.in_(part))
-            .where(jobs.c.fanned_out_at.is_(None))
-            .values(fanned_out_at=now)
-        )

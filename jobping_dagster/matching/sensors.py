@@ -10,7 +10,6 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
 from jobping_dagster.matching.candidates import (
     candidate_pairs,
-    mark_fanned_out,
     users_without_prompt,
 )
 from jobping_dagster.matching.pairs import pair_key
@@ -55,8 +54,6 @@ def match_fan_out_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabas
 
     requests = batched_run_requests(new_keys, PAIRS_PER_RUN, "match")
     requests += [dg.RunRequest(partition_key=key, run_key=f"match-retry:{key}") for key in retry]
-    with engine.begin() as conn:
-        mark_fanned_out(conn, [keyed[key] for key in new_keys], now)
     if skipped_users:
         context.log.info(f"{skipped_users} active users have no prompt: skipped")
     cursor = json.dumps(
