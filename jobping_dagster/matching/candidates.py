@@ -8,7 +8,6 @@ import sqlalchemy as sa
 
 from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE
 from jobping_dagster.db.schema import companies, jobs, match_failures, user_job_matches, users
-from jobping_dagster.db.sql import chunks
 
 # Postings seen within this window are matched, so a user added today still gets this
 # week's jobs. Pair partitions are therefore bounded by (users x jobs seen in the window).
