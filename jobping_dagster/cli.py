@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
     sub = user_commands.add_parser("list", help="list users (webhooks masked)")
     sub.set_defaults(handler=_users_list)
+    sub = user_commands.add_parser(
+        "show", help="a user's settings and what JobPing understood of the prompt"
+    )
+    sub.add_argument("email")
+    sub.set_defaults(handler=_users_show)
     sub = user_commands.add_parser("remove", help="remove a user with their matches")
     sub.add_argument("email")
     sub.set_defaults(handler=_users_remove)
@@ -102,6 +107,36 @@ def _parser() -> argparse.ArgumentParser:
         help="do not add the demo users when there are no users",
     )
     cmd.set_defaults(handler=_run_once)
+
+    cmd = commands.add_parser(
+        "matches", help="a user's best recent postings the pre-filter did not send to scoring"
+    )
+    cmd.add_argument("email")
+    cmd.add_argument("--limit", type=int, default=10, help="how many (default 10)")
+    cmd.add_argument("--score", action="store_true", help="score them now")
+    cmd.set_defaults(handler=_matches)
+
+    cmd = commands.add_parser(
+        "rerun", help="score one user x job pair again now (re-adds its partition if needed)"
+    )
+    cmd.add_argument("key", help="pair key, u<user id>-j<job id>")
+    cmd.set_defaults(handler=_rerun)
+
+    cmd = commands.add_parser(
+        "eval", help="backtest the pre-filter and the scorer on a labeled set"
+    )
+    cmd.add_argument("--jobs", required=True, type=Path, help="postings, JSON lines")
+    cmd.add_argument("--prompts", required=True, type=Path, help="wishes, a JSON list")
+    cmd.add_argument("--labels", required=True, type=Path, help="CSV job_key,prompt_id,score")
+    cmd.add_argument(
+        "--shadow-rate", type=float, help="override JOBPING_PREFILTER_SHADOW_RATE for this run"
+    )
+    cmd.add_argument(
+        "--all-pairs",
+        action="store_true",
+        help="score every labeled pair, not only those the pre-filter keeps (measures the scorer)",
+    )
+    cmd.set_defaults(handler=_eval)
 
     cmd = commands.add_parser("notifications", help="re-drive notifications an operator fixed")
     note_commands = cmd.add_subparsers(required=True, metavar="ACTION")
@@ -232,6 +267,74 @@ def _users_list(_args, settings: Settings) -> int:
         prompt = (user.prompt or "(no prompt: not matched)").replace("\n", " ")
         print(f"{user.id:>4}  {user.email}  min {user.min_score}  discord {webhook}")
         print(f"      {prompt[:110]}{'…' if len(prompt) > 110 else ''}")
+    return 0
+
+
+def _definitions(settings: Settings) -> dg.Definitions:
+    from jobping_dagster.definitions import build_definitions
+
+    return build_definitions(settings)
+
+
+def _users_show(args, settings: Settings) -> int:
+    from jobping_dagster.matching import commands
+
+    llm = _definitions(settings).resources["llm"]
+    for line in commands.show_user(_engine(settings), llm, args.email.strip().lower()):
+        print(line)
+    return 0
+
+
+def _matches(args, settings: Settings) -> int:
+    from jobping_dagster.matching import commands
+
+    if args.limit < 1:
+        raise ValueError(f"--limit must be at least 1 (got {args.limit})")
+    engine = _engine(settings)
+    defs = _definitions(settings)
+    email = args.email.strip().lower()
+    user_id, pulled, lines = commands.pull_list(engine, defs.resources["llm"], email, args.limit)
+    print("\n".join(lines))
+    if args.score and pulled:
+        with _dagster_instance(settings) as instance:
+            print("\n".join(commands.score_now(engine, defs, instance, user_id, pulled)))
+    return 0
+
+
+def _rerun(args, settings: Settings) -> int:
+    from jobping_dagster.matching import commands
+
+    with _dagster_instance(settings) as instance:
+        lines, ok = commands.rerun(_engine(settings), _definitions(settings), instance, args.key)
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _eval(args, settings: Settings) -> int:
+    from jobping_dagster.matching.cascade import CascadeConfig
+    from jobping_dagster.matching.evaluation import evaluate, load_labeled_set, report_lines
+
+    llm = _definitions(settings).resources["llm"]
+    config = CascadeConfig(
+        user_share=settings.prefilter_user_share,
+        max_per_user=settings.prefilter_max_per_user,
+        max_users_per_posting=settings.prefilter_max_users_per_posting,
+        shadow_rate=(
+            settings.prefilter_shadow_rate if args.shadow_rate is None else args.shadow_rate
+        ),
+    )
+    labeled = load_labeled_set(args.jobs, args.prompts, args.labels)
+    figures = evaluate(
+        labeled,
+        config,
+        llm.read_wishes,
+        lambda job, prompt: llm.score(job, prompt, None),
+        all_pairs=args.all_pairs,
+        concurrency=llm.max_concurrency,
+    )
+    scorer = f"OpenAI {settings.openai_model}" if settings.openai_enabled else "local scorer"
+    print("\n".join(report_lines(figures, scorer, config)))
+    print(json.dumps(figures, sort_keys=True))
     return 0
 
 

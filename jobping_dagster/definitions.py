@@ -11,7 +11,10 @@ from jobping_dagster.companies.sensors import company_research_sensor, research_
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.llm.resources import LLMResource, LocalLLMResource, OpenAIResource
 from jobping_dagster.matching.assets import user_job_matches
+from jobping_dagster.matching.candidate_assets import match_candidates, prefilter_recall_estimate
 from jobping_dagster.matching.checks import matches_have_valid_scores_and_analysis
+from jobping_dagster.matching.resources import PrefilterResource
+from jobping_dagster.matching.selection_sensor import candidate_selection_sensor, selection_job
 from jobping_dagster.matching.sensors import match_fan_out_sensor, match_job
 from jobping_dagster.notify.assets import notifications
 from jobping_dagster.notify.checks import high_score_matches_notified_exactly_once
@@ -33,6 +36,14 @@ def build_resources(settings: Settings) -> dict:
         "job_source": _job_source(settings),
         "llm": _llm(settings),
         "discord": DiscordResource(allowed_hosts=list(settings.webhook_allowed_hosts)),
+        "prefilter": PrefilterResource(
+            user_share=settings.prefilter_user_share,
+            max_per_user=settings.prefilter_max_per_user,
+            max_users_per_posting=settings.prefilter_max_users_per_posting,
+            shadow_rate=settings.prefilter_shadow_rate,
+            pair_retention_days=settings.pair_retention_days,
+            max_active_match_runs=settings.max_active_match_runs,
+        ),
     }
 
 
@@ -62,6 +73,7 @@ def _llm(settings: Settings) -> LLMResource:
 
 CHECKS = [
     company_info_in_use_is_fresh,
+    prefilter_recall_estimate,
     matches_have_valid_scores_and_analysis,
     high_score_matches_notified_exactly_once,
 ]
@@ -80,11 +92,16 @@ def _say_local_llm_once() -> None:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[scraped_jobs, company_info, user_job_matches, notifications],
+        assets=[scraped_jobs, company_info, match_candidates, user_job_matches, notifications],
         asset_checks=CHECKS,
-        jobs=[scrape_job, research_job, match_job, notify_job, asset_checks_job],
+        jobs=[scrape_job, research_job, selection_job, match_job, notify_job, asset_checks_job],
         schedules=[build_scrape_schedule(settings.scrape_cron)],
-        sensors=[company_research_sensor, match_fan_out_sensor, notification_sensor],
+        sensors=[
+            candidate_selection_sensor,
+            company_research_sensor,
+            match_fan_out_sensor,
+            notification_sensor,
+        ],
         resources=build_resources(settings),
     )
 

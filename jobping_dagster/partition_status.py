@@ -77,3 +77,9 @@ def batched_run_requests(
             )
         )
     return requests
+
+
+def active_run_keys(instance: dg.DagsterInstance, job_name: str) -> set[str]:
+    """Run keys of the job's queued and running runs (one query, whatever the history)."""
+    runs = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=ACTIVE_RUN_STATUSES))
+    return {run.tags.get("dagster/run_key", f"run:{run.run_id}") for run in runs}

@@ -14,10 +14,16 @@ from datetime import date
 import dagster as dg
 
 from jobping_dagster.companies.sensors import company_research_sensor
+from jobping_dagster.matching.selection_sensor import candidate_selection_sensor
 from jobping_dagster.matching.sensors import match_fan_out_sensor
 from jobping_dagster.notify.sensors import notification_sensor
 
-SENSORS = (company_research_sensor, match_fan_out_sensor, notification_sensor)
+SENSORS = (
+    candidate_selection_sensor,
+    company_research_sensor,
+    match_fan_out_sensor,
+    notification_sensor,
+)
 # Guards against a sensor that keeps asking; a healthy pass needs a handful of ticks.
 MAX_TICKS_PER_SENSOR = 50
 
@@ -41,7 +47,7 @@ def run_once(
     report = PassReport()
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     scrape = dg.RunRequest(partition_key=day.isoformat())
-    _execute(defs, instance, "scrape_job", scrape, report, run_config)
+    execute_run(defs, instance, "scrape_job", scrape, report, run_config)
     on_step(f"scraped {day}")
     for sensor in SENSORS:
         ticks = _drive_sensor(defs, instance, sensor, report, run_config)
@@ -71,17 +77,20 @@ def _drive_sensor(
                 instance.add_dynamic_partitions(
                     request.partitions_def_name, list(request.partition_keys)
                 )
+            elif isinstance(request, dg.DeleteDynamicPartitionsRequest):
+                for key in request.partition_keys:
+                    instance.delete_dynamic_partition(request.partitions_def_name, key)
         cursor = result.cursor
         fresh = [r for r in result.run_requests or [] if r.run_key not in seen_run_keys]
         if not fresh:
             return tick
         for request in fresh:
             seen_run_keys.add(request.run_key)
-            _execute(defs, instance, sensor.job_name, request, report, run_config)
+            execute_run(defs, instance, sensor.job_name, request, report, run_config)
     return MAX_TICKS_PER_SENSOR
 
 
-def _execute(
+def execute_run(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     job_name: str,

@@ -34,6 +34,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+def _float(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidConfiguration(f"{name} must be a number (got {raw!r})") from None
+    if not low <= value <= high:
+        raise InvalidConfiguration(f"{name} must be between {low:g} and {high:g} (got {raw})")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -55,6 +68,13 @@ class Settings:
     scrape_cron: str
     llm_concurrency: int
     sensor_interval_seconds: int
+    # The pre-filter cascade (see matching/cascade.py) and the fan-out's bounds.
+    prefilter_user_share: float
+    prefilter_max_per_user: int
+    prefilter_max_users_per_posting: int
+    prefilter_shadow_rate: float
+    pair_retention_days: int
+    max_active_match_runs: int
 
     @property
     def openai_enabled(self) -> bool:
@@ -95,6 +115,14 @@ class Settings:
             scrape_cron=env.get("JOBPING_SCRAPE_CRON") or "0 * * * *",
             llm_concurrency=_int(env, "JOBPING_LLM_CONCURRENCY", 4, 1, 64),
             sensor_interval_seconds=sensor_interval_seconds(env),
+            prefilter_user_share=_float(env, "JOBPING_PREFILTER_USER_SHARE", 0.08, 0.001, 1.0),
+            prefilter_max_per_user=_int(env, "JOBPING_PREFILTER_MAX_PER_USER", 40, 1, 100_000),
+            prefilter_max_users_per_posting=_int(
+                env, "JOBPING_PREFILTER_MAX_USERS_PER_POSTING", 100, 1, 10_000_000
+            ),
+            prefilter_shadow_rate=_float(env, "JOBPING_PREFILTER_SHADOW_RATE", 0.01, 0.0, 1.0),
+            pair_retention_days=_int(env, "JOBPING_PAIR_RETENTION_DAYS", 14, 1, 3650),
+            max_active_match_runs=_int(env, "JOBPING_MAX_ACTIVE_MATCH_RUNS", 8, 1, 1000),
         )
 
 

@@ -1,33 +1,46 @@
-"""Which user x job pairs deserve a score: no AI here, only cheap rules on stored facts."""
+"""The app database side of candidate selection and fan-out: which users and postings a
+day's selection considers, the pairs it chose, and which of those still need a partition,
+a run again, or retention. No AI here; the decisions themselves are in `cascade.py`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE
-from jobping_dagster.db.schema import companies, jobs, match_failures, user_job_matches, users
+from jobping_dagster.db.schema import (
+    companies,
+    jobs,
+    match_candidates,
+    match_failures,
+    user_job_matches,
+    users,
+)
+from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
+from jobping_dagster.matching.cascade import KEPT, SHADOW, CandidateJob, Chosen
+from jobping_dagster.matching.recall import ScoredCandidate
+from jobping_dagster.postings.facts import PostingFacts, posting_facts
 
-# Postings seen within this window are matched, so a user added today still gets this
-# week's jobs. Pair partitions are therefore bounded by (users x jobs seen in the window).
+# Postings seen within this window count as recent (company research is kept up to date
+# for them; `jobping matches` pulls from them).
 FAN_OUT_WINDOW = timedelta(days=7)
 # A posting whose board date is older than this is not worth an alert.
 MAX_POSTING_AGE = timedelta(days=30)
-
 
 # A user is matched only with a non-blank prompt.
 PROMPT_LENGTH = sa.func.length(sa.func.trim(sa.func.coalesce(users.c.prompt, "")))
 
 
-def users_with_prompt(conn: sa.Connection) -> list[int]:
+def users_with_prompt(conn: sa.Connection) -> dict[int, str]:
+    """Active users with a prompt: id -> prompt."""
     query = (
-        sa.select(users.c.id)
+        sa.select(users.c.id, users.c.prompt)
         .where(users.c.active.is_(True))
         .where(PROMPT_LENGTH > 0)
         .order_by(users.c.id)
     )
-    return list(conn.execute(query).scalars())
+    return {row.id: row.prompt for row in conn.execute(query)}
 
 
 def users_without_prompt(conn: sa.Connection) -> int:
@@ -40,40 +53,215 @@ def users_without_prompt(conn: sa.Connection) -> int:
     return conn.execute(query).scalar_one()
 
 
-def matchable_jobs(conn: sa.Connection, now: datetime) -> list[int]:
-    """Recent jobs whose company research is fresh, newest first."""
+def candidate_jobs(
+    conn: sa.Connection, *, day: date | None = None, since: datetime | None = None
+) -> list[CandidateJob]:
+    """Postings first seen on `day` (or last seen since `since`) whose board date is not
+    older than MAX_POSTING_AGE, with their facts. Facts missing from rows stored before
+    facts existed are read now and saved."""
     query = (
-        sa.select(jobs.c.id)
+        sa.select(jobs, companies.c.info)
         .join(companies, companies.c.key == jobs.c.company_key)
-        .where(jobs.c.last_seen_at >= now - FAN_OUT_WINDOW)
-        .where(companies.c.info_updated_at >= now - RESEARCH_MAX_AGE)
-        .where(
-            sa.or_(
-                jobs.c.date_posted.is_(None),
-                jobs.c.date_posted >= (now - MAX_POSTING_AGE).date(),
+        .order_by(jobs.c.id)
+    )
+    if day is not None:
+        query = query.where(jobs.c.first_seen_day == day)
+        oldest = day - MAX_POSTING_AGE
+    else:
+        query = query.where(jobs.c.last_seen_at >= since)
+        oldest = since.date() - MAX_POSTING_AGE
+    query = query.where(sa.or_(jobs.c.date_posted.is_(None), jobs.c.date_posted >= oldest))
+    found = []
+    for row in conn.execute(query):
+        if row.facts is None:
+            facts = posting_facts(row)
+            conn.execute(
+                jobs.update().where(jobs.c.id == row.id).values(facts=facts.model_dump(mode="json"))
+            )
+        else:
+            facts = PostingFacts.model_validate(row.facts)
+        industry = (row.info or {}).get("industry") or (row.company_fields or {}).get("industry")
+        found.append(
+            CandidateJob(
+                id=row.id,
+                title=row.title,
+                company=row.company,
+                location=row.location,
+                description=row.description,
+                facts=facts,
+                industry=industry,
             )
         )
-        .order_by(jobs.c.id.desc())
+    return found
+
+
+def chosen_pairs(conn: sa.Connection, job_ids: list[int]) -> dict[tuple[int, int], str]:
+    """(user id, job id) -> decision of the pairs already chosen for these postings."""
+    found = {}
+    for part in chunks(sorted(job_ids)):
+        query = sa.select(
+            match_candidates.c.user_id, match_candidates.c.job_id, match_candidates.c.decision
+        ).where(match_candidates.c.job_id.in_(part))
+        for row in conn.execute(query):
+            found[(row.user_id, row.job_id)] = row.decision
+    return found
+
+
+def save_chosen(
+    conn: sa.Connection,
+    day: date,
+    chosen: list[Chosen],
+    prompt_hashes: dict[int, str],
+    now: datetime,
+) -> None:
+    """Idempotent: a pair chosen before keeps its first decision."""
+    insert_ignoring_conflicts(
+        conn,
+        match_candidates,
+        (
+            {
+                "user_id": c.user_id,
+                "job_id": c.job_id,
+                "day": day,
+                "decision": c.decision,
+                "relevance": c.relevance,
+                "weight": c.weight,
+                "prompt_hash": prompt_hashes[c.user_id],
+                "created_at": now,
+            }
+            for c in chosen
+        ),
+        ["user_id", "job_id"],
     )
-    return list(conn.execute(query).scalars())
 
 
-def candidate_pairs(conn: sa.Connection, now: datetime) -> list[tuple[int, int]]:
-    """(user id, job id) pairs not yet scored nor failed, newest jobs first."""
-    user_ids = users_with_prompt(conn)
-    job_ids = matchable_jobs(conn, now)
-    if not user_ids or not job_ids:
-        return []
-    oldest_job = min(job_ids)
-    handled = set()
-    for table in (user_job_matches, match_failures):
-        rows = conn.execute(
-            sa.select(table.c.user_id, table.c.job_id).where(table.c.job_id >= oldest_job)
+# ---------------------------------------------------------------------------------------------
+# Fan-out: chosen pairs -> pair partitions and runs
+
+
+def pairs_to_fan_out(conn: sa.Connection, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """Chosen pairs without a partition yet whose company research is fresh (the scorer
+    reads it), newest postings first."""
+    query = (
+        sa.select(match_candidates.c.user_id, match_candidates.c.job_id)
+        .join(jobs, jobs.c.id == match_candidates.c.job_id)
+        .join(companies, companies.c.key == jobs.c.company_key)
+        .join(users, users.c.id == match_candidates.c.user_id)
+        .where(match_candidates.c.partition_added_at.is_(None))
+        .where(companies.c.info_updated_at >= now - RESEARCH_MAX_AGE)
+        .where(users.c.active.is_(True))
+        .order_by(match_candidates.c.job_id.desc(), match_candidates.c.user_id)
+        .limit(limit)
+    )
+    return [(row.user_id, row.job_id) for row in conn.execute(query)]
+
+
+def waiting_pairs(conn: sa.Connection) -> int:
+    query = sa.select(sa.func.count()).where(match_candidates.c.partition_added_at.is_(None))
+    return conn.execute(query).scalar_one()
+
+
+def mark_fanned_out(
+    conn: sa.Connection, pairs: list[tuple[int, int]], run_key: str, now: datetime
+) -> None:
+    for part in chunks(pairs, 200):
+        conn.execute(
+            match_candidates.update()
+            .where(sa.tuple_(match_candidates.c.user_id, match_candidates.c.job_id).in_(part))
+            .values(partition_added_at=now, run_key=run_key, partition_deleted_at=None)
         )
-        handled.update((row.user_id, row.job_id) for row in rows)
+
+
+def stranded_pairs(
+    conn: sa.Connection, *, added_before: datetime, busy_run_keys: set[str], limit: int
+) -> list[tuple[int, int]]:
+    """Pairs whose partition was added but that were neither scored nor failed, and whose
+    run is not queued or running: a lost tick, a killed or canceled run."""
+    query = (
+        sa.select(match_candidates.c.user_id, match_candidates.c.job_id, match_candidates.c.run_key)
+        .outerjoin(
+            user_job_matches,
+            sa.and_(
+                user_job_matches.c.user_id == match_candidates.c.user_id,
+                user_job_matches.c.job_id == match_candidates.c.job_id,
+            ),
+        )
+        .outerjoin(
+            match_failures,
+            sa.and_(
+                match_failures.c.user_id == match_candidates.c.user_id,
+                match_failures.c.job_id == match_candidates.c.job_id,
+            ),
+        )
+        .where(match_candidates.c.partition_added_at <= added_before)
+        .where(match_candidates.c.partition_deleted_at.is_(None))
+        .where(user_job_matches.c.id.is_(None))
+        .where(match_failures.c.user_id.is_(None))
+        .order_by(match_candidates.c.partition_added_at, match_candidates.c.job_id)
+    )
+    stranded = []
+    for row in conn.execute(query):
+        if row.run_key not in busy_run_keys:
+            stranded.append((row.user_id, row.job_id))
+            if len(stranded) >= limit:
+                break
+    return stranded
+
+
+def expired_partitions(
+    conn: sa.Connection, added_before: datetime, limit: int
+) -> list[tuple[int, int]]:
+    """Pairs whose partition is older than the retention age and still exists."""
+    query = (
+        sa.select(match_candidates.c.user_id, match_candidates.c.job_id)
+        .where(match_candidates.c.partition_added_at < added_before)
+        .where(match_candidates.c.partition_deleted_at.is_(None))
+        .order_by(match_candidates.c.partition_added_at)
+        .limit(limit)
+    )
+    return [(row.user_id, row.job_id) for row in conn.execute(query)]
+
+
+def mark_partitions_deleted(conn: sa.Connection, pairs: list[tuple[int, int]], now: datetime):
+    for part in chunks(pairs, 200):
+        conn.execute(
+            match_candidates.update()
+            .where(sa.tuple_(match_candidates.c.user_id, match_candidates.c.job_id).in_(part))
+            .values(partition_deleted_at=now)
+        )
+
+
+def live_partitions(conn: sa.Connection) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .where(match_candidates.c.partition_added_at.is_not(None))
+        .where(match_candidates.c.partition_deleted_at.is_(None))
+    )
+    return conn.execute(query).scalar_one()
+
+
+def scored_candidates(conn: sa.Connection, since: date) -> list[ScoredCandidate]:
+    """Kept and shadow pairs of the days since `since` that have a score: a hit is a score
+    at or above the user's threshold when it was scored."""
+    query = (
+        sa.select(
+            match_candidates.c.user_id,
+            match_candidates.c.decision,
+            match_candidates.c.weight,
+            user_job_matches.c.score,
+            user_job_matches.c.notify_threshold,
+        )
+        .join(
+            user_job_matches,
+            sa.and_(
+                user_job_matches.c.user_id == match_candidates.c.user_id,
+                user_job_matches.c.job_id == match_candidates.c.job_id,
+            ),
+        )
+        .where(match_candidates.c.day >= since)
+        .where(match_candidates.c.decision.in_([KEPT, SHADOW]))
+    )
     return [
-        (user_id, job_id)
-        for job_id in job_ids
-        for user_id in user_ids
-        if (user_id, job_id) not in handled
+        ScoredCandidate(row.user_id, row.decision, row.weight, row.score >= row.notify_threshold)
+        for row in conn.execute(query)
     ]

@@ -1,7 +1,9 @@
-"""Fan-out: new jobs with fresh company research x users with a prompt -> pair partitions
-and batched match runs. No AI here."""
+"""Fan-out: the pairs the cascade chose -> pair partitions and batched match runs; retention
+of old pair partitions. Everything is read from the app database and the active runs, never
+by listing the partitions, so a tick stays cheap as history grows. No AI here."""
 
 import json
+from datetime import timedelta
 
 import dagster as dg
 
@@ -9,11 +11,17 @@ from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
 from jobping_dagster.matching.candidates import (
-    candidate_pairs,
+    expired_partitions,
+    mark_fanned_out,
+    mark_partitions_deleted,
+    pairs_to_fan_out,
+    stranded_pairs,
     users_without_prompt,
+    waiting_pairs,
 )
 from jobping_dagster.matching.pairs import pair_key
-from jobping_dagster.partition_status import batched_run_requests, stranded_partitions
+from jobping_dagster.matching.resources import PrefilterResource
+from jobping_dagster.partition_status import active_run_keys, batched_run_requests
 from jobping_dagster.settings import sensor_interval_seconds
 
 match_job = dg.define_asset_job(
@@ -26,6 +34,12 @@ FIRST_TICK_MAX_PAIRS = 200
 MAX_PAIRS_PER_TICK = 2000
 # A launched run costs about 4 s of CPU before its first pair: batches amortize it.
 PAIRS_PER_RUN = 100
+# A pair whose partition exists but that is neither scored, failed nor in an active run
+# this long after it was fanned out was stranded (a lost tick, a killed run).
+STRANDED_AFTER = timedelta(minutes=10)
+MAX_RETRIES_PER_TICK = 20
+# Each deleted partition is one statement on Dagster's storage.
+MAX_DELETES_PER_TICK = 1000
 
 
 @dg.sensor(
@@ -33,44 +47,78 @@ PAIRS_PER_RUN = 100
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def match_fan_out_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
-    """Adds a `u<user>-j<job>` partition for every recent job whose company research is
-    fresh, for every active user with a prompt, and requests runs of PAIRS_PER_RUN pairs.
-    Pairs whose partition exists but never ran (a lost tick, a killed run) get one
-    single-pair run."""
+def match_fan_out_sensor(
+    context: dg.SensorEvaluationContext, app_db: AppDatabase, prefilter: PrefilterResource
+):
+    """Adds a `u<user>-j<job>` partition for each pair the cascade chose (`match_candidates`)
+    whose company research is fresh, and requests runs of PAIRS_PER_RUN pairs. Requests no
+    new run while `max_active_match_runs` match runs are queued or running (backpressure).
+    Gives a stranded pair one single-pair run, and deletes pair partitions older than the
+    retention age (their rows stay in the app database)."""
     now = utcnow()
+    busy = active_run_keys(context.instance, match_job.name)
+    room = max(prefilter.max_active_match_runs - len(busy), 0)
     limit = FIRST_TICK_MAX_PAIRS if context.cursor is None else MAX_PAIRS_PER_TICK
-    engine = app_db.engine()
-    with engine.connect() as conn:
-        pairs = candidate_pairs(conn, now)
+    requests: list[dg.RunRequest] = []
+    new_keys: list[str] = []
+    retry_keys: list[str] = []
+    with app_db.engine().begin() as conn:
+        pairs = pairs_to_fan_out(conn, now, min(limit, room * PAIRS_PER_RUN)) if room else []
+        for start in range(0, len(pairs), PAIRS_PER_RUN):
+            batch = pairs[start : start + PAIRS_PER_RUN]
+            keys = [pair_key(*pair) for pair in batch]
+            [request] = batched_run_requests(keys, PAIRS_PER_RUN, "match")
+            mark_fanned_out(conn, batch, request.run_key, now)
+            requests.append(request)
+            new_keys += keys
+        retry_room = min(MAX_RETRIES_PER_TICK, room - len(requests))
+        stranded = (
+            stranded_pairs(
+                conn, added_before=now - STRANDED_AFTER, busy_run_keys=busy, limit=retry_room
+            )
+            if retry_room > 0
+            else []
+        )
+        for pair in stranded:
+            key = pair_key(*pair)
+            run_key = f"match-retry:{key}:{now:%Y%m%dT%H%M%S}"
+            mark_fanned_out(conn, [pair], run_key, now)
+            requests.append(dg.RunRequest(partition_key=key, run_key=run_key))
+            retry_keys.append(key)
+        retention = timedelta(days=prefilter.pair_retention_days)
+        expired = expired_partitions(conn, now - retention, MAX_DELETES_PER_TICK)
+        mark_partitions_deleted(conn, expired, now)
+        waiting = waiting_pairs(conn)
         skipped_users = users_without_prompt(conn)
-    existing = set(context.instance.get_dynamic_partitions(pair_partitions_def.name))
-    keyed = {pair_key(user_id, job_id): job_id for user_id, job_id in pairs}
-    new_keys = [key for key in keyed if key not in existing][:limit]
-    known = [key for key in keyed if key in existing][:limit]
-    retry = stranded_partitions(
-        context.instance, match_job.name, user_job_matches.key, pair_partitions_def, known
-    )
 
-    requests = batched_run_requests(new_keys, PAIRS_PER_RUN, "match")
-    requests += [dg.RunRequest(partition_key=key, run_key=f"match-retry:{key}") for key in retry]
     if skipped_users:
         context.log.info(f"{skipped_users} active users have no prompt: skipped")
+    if not room:
+        context.log.info(f"{len(busy)} match runs queued or running: no new runs (backpressure)")
     cursor = json.dumps(
         {
             "tick": now.isoformat(),
             "new_pairs": len(new_keys),
-            "waiting": len(keyed) - len(new_keys) - len(known),
+            "retried": len(retry_keys),
+            "deleted": len(expired),
+            "waiting": waiting,
+            "active_runs": len(busy),
         }
     )
-    if not requests:
+    partition_requests = []
+    # Retried keys are added again too: a lost tick may never have added them (adding an
+    # existing key does nothing). After the new keys, so each batch stays one range.
+    if new_keys or retry_keys:
+        partition_requests.append(pair_partitions_def.build_add_request(new_keys + retry_keys))
+    if expired:
+        partition_requests.append(
+            pair_partitions_def.build_delete_request([pair_key(*pair) for pair in expired])
+        )
+    if not requests and not partition_requests:
         return dg.SensorResult(
-            skip_reason=f"no new pairs ({len(known)} in progress)", cursor=cursor
+            skip_reason=f"no new pairs ({waiting} waiting, {len(busy)} runs active)",
+            cursor=cursor,
         )
     return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=(
-            [pair_partitions_def.build_add_request(new_keys)] if new_keys else []
-        ),
-        cursor=cursor,
+        run_requests=requests, dynamic_partitions_requests=partition_requests, cursor=cursor
     )

@@ -1,0 +1,24 @@
+import dagster as dg
+
+from jobping_dagster.matching.cascade import CascadeConfig
+
+
+class PrefilterResource(dg.ConfigurableResource):
+    """The cascade's budgets and the fan-out's bounds (JOBPING_PREFILTER_*, README)."""
+
+    user_share: float = 0.08
+    max_per_user: int = 40
+    max_users_per_posting: int = 100
+    shadow_rate: float = 0.01
+    # Pair partitions older than this are deleted from Dagster; their rows stay.
+    pair_retention_days: int = 14
+    # Backpressure: no new match runs while this many are queued or running.
+    max_active_match_runs: int = 8
+
+    def cascade_config(self) -> CascadeConfig:
+        return CascadeConfig(
+            user_share=self.user_share,
+            max_per_user=self.max_per_user,
+            max_users_per_posting=self.max_users_per_posting,
+            shadow_rate=self.shadow_rate,
+        )

@@ -1,0 +1,80 @@
+"""Users' structured wishes, read once per version of their prompt and kept in `user_wishes`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from jobping_dagster.db.schema import user_wishes
+from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
+from jobping_dagster.llm.models import LLMError, WishProfile
+from jobping_dagster.matching.inputs import prompt_hash
+
+
+def stored_wishes(
+    conn: sa.Connection, prompts: dict[int, str]
+) -> dict[int, tuple[WishProfile, str]]:
+    """(wishes, parser) of each user whose current prompt has been read already."""
+    wanted = {(user_id, prompt_hash(prompt)) for user_id, prompt in prompts.items()}
+    found = {}
+    for part in chunks(sorted(prompts)):
+        query = sa.select(user_wishes).where(user_wishes.c.user_id.in_(part))
+        for row in conn.execute(query):
+            if (row.user_id, row.prompt_hash) in wanted:
+                found[row.user_id] = (WishProfile.model_validate(row.wishes), row.parser)
+    return found
+
+
+def read_missing_wishes(
+    engine: sa.Engine,
+    prompts: dict[int, str],
+    read: Callable[[str], WishProfile],
+    parser: str,
+    fallback: Callable[[str], WishProfile],
+    now: datetime,
+) -> tuple[dict[int, WishProfile], int, int]:
+    """Every user's wishes: stored ones, else read now and stored. A prompt the reader
+    fails on is read by `fallback` for this time only (not stored, so it is read again next
+    time). Returns (wishes by user, prompts read now, prompts that fell back)."""
+    with engine.connect() as conn:
+        wishes = {user_id: found for user_id, (found, _) in stored_wishes(conn, prompts).items()}
+    read_now = fell_back = 0
+    for user_id, prompt in prompts.items():
+        if user_id in wishes:
+            continue
+        try:
+            wishes[user_id] = read(prompt)
+        except LLMError:
+            wishes[user_id] = fallback(prompt)
+            fell_back += 1
+            continue
+        read_now += 1
+        with engine.begin() as conn:
+            save_wishes(conn, user_id, prompt, wishes[user_id], parser, now)
+    return wishes, read_now, fell_back
+
+
+def save_wishes(
+    conn: sa.Connection,
+    user_id: int,
+    prompt: str,
+    wishes: WishProfile,
+    parser: str,
+    now: datetime,
+) -> None:
+    insert_ignoring_conflicts(
+        conn,
+        user_wishes,
+        [
+            {
+                "user_id": user_id,
+                "prompt_hash": prompt_hash(prompt),
+                "parser": parser,
+                "wishes": wishes.model_dump(mode="json"),
+                "created_at": now,
+            }
+        ],
+        ["user_id", "prompt_hash"],
+    )
