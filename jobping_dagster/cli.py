@@ -322,6 +322,7 @@ def _eval(args, settings: Settings) -> int:
         shadow_rate=(
             settings.prefilter_shadow_rate if args.shadow_rate is None else args.shadow_rate
         ),
+        min_relevance=settings.prefilter_min_relevance,
     )
     labeled = load_labeled_set(args.jobs, args.prompts, args.labels)
     figures = evaluate(

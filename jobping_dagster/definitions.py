@@ -41,6 +41,7 @@ def build_resources(settings: Settings) -> dict:
             max_per_user=settings.prefilter_max_per_user,
             max_users_per_posting=settings.prefilter_max_users_per_posting,
             shadow_rate=settings.prefilter_shadow_rate,
+            min_relevance=settings.prefilter_min_relevance,
             pair_retention_days=settings.pair_retention_days,
             max_active_match_runs=settings.max_active_match_runs,
         ),

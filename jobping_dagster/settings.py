@@ -73,6 +73,7 @@ class Settings:
     prefilter_max_per_user: int
     prefilter_max_users_per_posting: int
     prefilter_shadow_rate: float
+    prefilter_min_relevance: float
     pair_retention_days: int
     max_active_match_runs: int
 
@@ -121,6 +122,9 @@ class Settings:
                 env, "JOBPING_PREFILTER_MAX_USERS_PER_POSTING", 100, 1, 10_000_000
             ),
             prefilter_shadow_rate=_float(env, "JOBPING_PREFILTER_SHADOW_RATE", 0.01, 0.0, 1.0),
+            prefilter_min_relevance=_float(
+                env, "JOBPING_PREFILTER_MIN_RELEVANCE", 0.015, 0.0, 0.99
+            ),
             pair_retention_days=_int(env, "JOBPING_PAIR_RETENTION_DAYS", 14, 1, 3650),
             max_active_match_runs=_int(env, "JOBPING_MAX_ACTIVE_MATCH_RUNS", 8, 1, 1000),
         )

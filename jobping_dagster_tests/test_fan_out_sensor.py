@@ -1,3 +1,6 @@
+"""The fan-out sensor: chosen pairs -> partitions and batched runs, read from the app
+database; first-tick and per-tick caps, backpressure, stranded pairs, retention."""
+
 import json
 from datetime import timedelta
 
@@ -6,13 +9,17 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.db.schema import jobs
+from jobping_dagster.db.schema import jobs, match_candidates
 from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
+from jobping_dagster.matching.candidates import save_chosen
+from jobping_dagster.matching.cascade import KEPT, SHADOW, Chosen
 from jobping_dagster.matching.pairs import parse_pair_key
+from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.sensors import (
     FIRST_TICK_MAX_PAIRS,
     PAIRS_PER_RUN,
+    STRANDED_AFTER,
     match_fan_out_sensor,
     match_job,
 )
@@ -22,13 +29,21 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
-def _tick(instance, db_url, cursor=None):
+def _tick(instance, db_url, cursor=None, **prefilter):
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"app_db": AppDatabase(url=db_url)}
+        instance=instance,
+        cursor=cursor,
+        resources={"app_db": AppDatabase(url=db_url), "prefilter": PrefilterResource(**prefilter)},
     )
     result = match_fan_out_sensor(context)
     for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+        else:
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
     return result
 
 
@@ -46,43 +61,69 @@ def _requested_keys(instance, result) -> list[str]:
     return covered
 
 
-def test_pairs_of_fresh_jobs_and_prompted_users_become_batched_runs(engine, db_url):
+def _choose(engine, user_ids, decision=KEPT, company_key=None):
+    """Records every (user, job) pair as chosen by the cascade."""
+    now = utcnow()
+    with engine.begin() as conn:
+        query = sa.select(jobs.c.id)
+        if company_key:
+            query = query.where(jobs.c.company_key == company_key)
+        job_ids = conn.execute(query).scalars().all()
+        chosen = [Chosen(u, j, decision, 0.5, 1.0) for u in user_ids for j in job_ids]
+        save_chosen(conn, now.date(), chosen, {u: "h" for u in user_ids}, now)
+    return len(chosen)
+
+
+def _queue_runs(instance, db_url, requests):
+    """Creates the requested runs as the daemon would (queued), without executing them."""
+    defs = dg.Definitions(
+        assets=[user_job_matches],
+        jobs=[match_job],
+        resources={"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()},
+    )
+    job = defs.resolve_job_def("match_job")
+    for request in requests:
+        tags = {**(request.tags or {}), "dagster/run_key": request.run_key}
+        if request.partition_key:
+            tags["dagster/partition"] = request.partition_key
+        instance.create_run_for_job(job, tags=tags, status=dg.DagsterRunStatus.QUEUED)
+
+
+def test_chosen_pairs_with_fresh_research_become_batched_runs(engine, db_url):
     now = utcnow()
     store_postings(engine, [posting(n, "Acme") for n in range(10)], now)
     store_postings(engine, [posting(n, "Unresearched Co") for n in range(10, 14)], now)
     research(engine, "acme", now)
     alice = user(engine, "alice@example.com")
     bob = user(engine, "bob@example.com")
-    user(engine, "nobody@example.com", prompt=None)
+    _choose(engine, [alice, bob])
 
     with dg.DagsterInstance.ephemeral() as instance:
         result = _tick(instance, db_url)
         keys = _requested_keys(instance, result)
 
     pairs = [parse_pair_key(key) for key in keys]
-    assert len(keys) == len(set(keys)) == 20  # 10 researched jobs x 2 users with a prompt
+    assert len(keys) == len(set(keys)) == 20  # 10 researched jobs x 2 users
     assert {user_id for user_id, _ in pairs} == {alice, bob}
-    assert len(result.run_requests) == -(-20 // PAIRS_PER_RUN)
+    assert len(result.run_requests) == 1
+    assert json.loads(result.cursor)["waiting"] == 8  # unresearched: wait for research
     with engine.connect() as conn:
-        unresearched = (
-            conn.execute(sa.select(jobs.c.id).where(jobs.c.company_key == "unresearched-co"))
-            .scalars()
-            .all()
-        )
-    assert not {job_id for _, job_id in pairs} & set(unresearched)
+        added = conn.execute(
+            sa.select(sa.func.count()).where(match_candidates.c.partition_added_at.is_not(None))
+        ).scalar_one()
+    assert added == 20
 
 
 def test_first_tick_is_capped_and_the_rest_follows(engine, db_url):
     now = utcnow()
     store_postings(engine, [posting(n) for n in range(90)], now)
     research(engine, "acme", now)
-    for n in range(3):
-        user(engine, f"user{n}@example.com")
+    users = [user(engine, f"user{n}@example.com") for n in range(3)]
+    _choose(engine, users)
 
     with dg.DagsterInstance.ephemeral() as instance:
         first = _tick(instance, db_url)
         first_keys = _requested_keys(instance, first)
-        _queue_runs(instance, db_url, first.run_requests)
         second = _tick(instance, db_url, cursor=first.cursor)
         second_keys = _requested_keys(instance, second)
 
@@ -93,58 +134,112 @@ def test_first_tick_is_capped_and_the_rest_follows(engine, db_url):
     assert not set(first_keys) & set(second_keys)
 
 
-def _queue_runs(instance, db_url, requests):
-    """Creates the requested runs as the daemon would, without executing them."""
-    defs = dg.Definitions(
-        assets=[user_job_matches],
-        jobs=[match_job],
-        resources={"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()},
-    )
-    job = defs.resolve_job_def("match_job")
-    for request in requests:
-        tags = dict(request.tags or {})
-        if request.partition_key:
-            tags["dagster/partition"] = request.partition_key
-        instance.create_run_for_job(job, tags=tags)
+def test_backpressure_requests_no_run_while_enough_are_queued(engine, db_url):
+    now = utcnow()
+    store_postings(engine, [posting(n) for n in range(100)], now)
+    research(engine, "acme", now)
+    users = [user(engine, f"user{n}@example.com") for n in range(5)]
+    _choose(engine, users)  # 500 pairs: 5 runs' worth
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, db_url, cursor="{}", max_active_match_runs=2)
+        _queue_runs(instance, db_url, first.run_requests)
+        blocked = _tick(instance, db_url, cursor=first.cursor, max_active_match_runs=2)
+        for run in instance.get_runs():
+            instance.delete_run(run.run_id)  # the queue drained
+        resumed = _tick(instance, db_url, cursor=blocked.cursor, max_active_match_runs=2)
+
+    assert len(first.run_requests) == 2  # room for 2 runs, not 5
+    assert blocked.run_requests == []
+    assert json.loads(blocked.cursor)["waiting"] == 300
+    assert len(resumed.run_requests) == 2
 
 
 def test_pairs_in_flight_are_not_requested_again(engine, db_url):
     now = utcnow()
     store_postings(engine, [posting(n) for n in range(PAIRS_PER_RUN + 5)], now)
     research(engine, "acme", now)
-    user(engine, "alice@example.com")
+    _choose(engine, [user(engine, "alice@example.com")])
 
     with dg.DagsterInstance.ephemeral() as instance:
         first = _tick(instance, db_url)
         _queue_runs(instance, db_url, first.run_requests)
+        _age_partitions(engine, STRANDED_AFTER * 2)
         second = _tick(instance, db_url, cursor=first.cursor)
 
-    assert len([r.run_key for r in first.run_requests]) == 2
+    assert len(first.run_requests) == 2
     assert second.run_requests == []
+
+
+def _age_partitions(engine, by: timedelta):
+    with engine.begin() as conn:
+        conn.execute(
+            match_candidates.update().values(
+                partition_added_at=match_candidates.c.partition_added_at - by
+            )
+        )
 
 
 def test_pairs_added_but_never_run_get_one_single_pair_run(engine, db_url):
     now = utcnow()
     store_postings(engine, [posting(n) for n in range(3)], now)
     research(engine, "acme", now)
-    user(engine, "alice@example.com")
+    _choose(engine, [user(engine, "alice@example.com")])
 
     with dg.DagsterInstance.ephemeral() as instance:
         first = _tick(instance, db_url)  # partitions added, runs lost (never created)
         first_keys = _requested_keys(instance, first)
+        too_soon = _tick(instance, db_url, cursor=first.cursor)
+        _age_partitions(engine, STRANDED_AFTER * 2)
         second = _tick(instance, db_url, cursor=first.cursor)
 
+    assert too_soon.run_requests == []  # its run may just not be created yet
     assert [r.run_key.split(":")[0] for r in second.run_requests] == ["match-retry"] * 3
     assert {r.partition_key for r in second.run_requests} == set(first_keys)
 
 
-def test_stale_company_research_and_old_postings_are_not_matched(engine, db_url):
+def test_retention_deletes_old_pair_partitions_and_keeps_their_rows(engine, db_url):
+    now = utcnow()
+    store_postings(engine, [posting(n) for n in range(4)], now)
+    research(engine, "acme", now)
+    alice = user(engine, "alice@example.com")
+    _choose(engine, [alice])
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, db_url)
+        keys = _requested_keys(instance, first)
+        _age_partitions(engine, timedelta(days=15))
+        later = _tick(instance, db_url, cursor=first.cursor, pair_retention_days=14)
+        left = instance.get_dynamic_partitions(pair_partitions_def.name)
+
+    assert len(keys) == 4
+    assert left == []
+    assert json.loads(later.cursor)["deleted"] == 4
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(match_candidates)).all()
+    assert len(rows) == 4 and all(row.partition_deleted_at is not None for row in rows)
+
+
+def test_shadow_pairs_fan_out_like_kept_ones(engine, db_url):
+    now = utcnow()
+    store_postings(engine, [posting(n) for n in range(3)], now)
+    research(engine, "acme", now)
+    _choose(engine, [user(engine, "alice@example.com")], decision=SHADOW)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        keys = _requested_keys(instance, _tick(instance, db_url))
+    assert len(keys) == 3
+
+
+def test_stale_company_research_and_unchosen_pairs_are_not_matched(engine, db_url):
     now = utcnow()
     store_postings(engine, [posting(1, "Old Research")], now)
-    store_postings(engine, [posting(2, "Acme", date_posted=(now - timedelta(days=60)).date())], now)
+    store_postings(engine, [posting(2, "Acme")], now)
     research(engine, "old-research", now - timedelta(days=181))
     research(engine, "acme", now)
-    user(engine, "alice@example.com")
+    alice = user(engine, "alice@example.com")
+    user(engine, "bob@example.com")  # nothing chosen for bob
+    _choose(engine, [alice], company_key="old-research")
 
     with dg.DagsterInstance.ephemeral() as instance:
         result = _tick(instance, db_url)

@@ -10,6 +10,7 @@ class PrefilterResource(dg.ConfigurableResource):
     max_per_user: int = 40
     max_users_per_posting: int = 100
     shadow_rate: float = 0.01
+    min_relevance: float = 0.015
     # Pair partitions older than this are deleted from Dagster; their rows stay.
     pair_retention_days: int = 14
     # Backpressure: no new match runs while this many are queued or running.
@@ -21,4 +22,5 @@ class PrefilterResource(dg.ConfigurableResource):
             max_per_user=self.max_per_user,
             max_users_per_posting=self.max_users_per_posting,
             shadow_rate=self.shadow_rate,
+            min_relevance=self.min_relevance,
         )
