@@ -23,8 +23,13 @@ from jobping_dagster.llm.models import (
     LLMError,
     MatchAnalysis,
     QuotaExceededError,
+    WishProfile,
 )
-from jobping_dagster.llm.prompts import build_match_messages, build_research_messages
+from jobping_dagster.llm.prompts import (
+    build_match_messages,
+    build_research_messages,
+    build_wishes_messages,
+)
 
 OutputT = TypeVar("OutputT", bound=pydantic.BaseModel)
 
@@ -42,6 +47,24 @@ _STATUS_WORDS = {
     429: "rate limited",
 }
 _SAFE_CODE = re.compile(r"^[a-z0-9_.-]{1,60}$")
+
+# What the model must return for a wish. Strict structured outputs require every property
+# and reject `default` in the schema, while WishProfile has defaults (so `WishProfile()` is
+# "nothing said"). This twin has WishProfile's fields, types and descriptions, all required
+# and without defaults; its name keeps the schema name "WishProfile".
+WishProfileOutput = pydantic.create_model(
+    "WishProfile",
+    __config__=pydantic.ConfigDict(extra="forbid"),
+    __doc__=WishProfile.__doc__,
+    **{
+        name: (info.annotation, pydantic.Field(description=info.description))
+        for name, info in WishProfile.model_fields.items()
+    },
+)
+
+MAX_WISH_ITEMS = 30
+MAX_WISH_ITEM_CHARS = 120
+_SENIORITY_LEVELS = ("intern", "junior", "mid", "senior", "lead", "principal")
 
 
 class _OpenAI(openai.OpenAI):
@@ -84,6 +107,12 @@ class OpenAIClient:
 
     def research(self, facts: CompanyFacts) -> CompanyProfile:
         return self._parse(build_research_messages(facts), CompanyProfile)
+
+    def read_wishes(self, prompt: str) -> WishProfile:
+        """The seeker's wish as a WishProfile, normalized (codes upper-cased, blanks and
+        duplicates dropped, unknown levels and malformed codes left out)."""
+        output = self._parse(build_wishes_messages(prompt), WishProfileOutput)
+        return normalize_wishes(WishProfile.model_validate(output.model_dump()))
 
     def close(self) -> None:
         self._client.close()
@@ -186,3 +215,40 @@ def _validation_summary(exc: pydantic.ValidationError, output_type: type) -> str
     unknown = any(not error["loc"] or error["loc"][0] not in known for error in errors)
     parts = fields + (["unexpected field"] if unknown else [])
     return "missing or invalid: " + ", ".join(parts) if parts else "schema validation failed"
+
+
+def normalize_wishes(wishes: WishProfile) -> WishProfile:
+    """A model's reading made safe to gate with: trimmed, bounded, deduplicated lists;
+    upper-case country and currency codes; lower-case language codes and levels. Entries
+    that are not a valid code or level are dropped (a dropped constraint gates nothing)."""
+
+    def texts(values: list[str], case=None, pattern: str | None = None) -> list[str]:
+        seen: dict[str, str] = {}
+        for value in values:
+            text = " ".join(str(value).split())[:MAX_WISH_ITEM_CHARS]
+            if case is not None:
+                text = case(text)
+            if text and (pattern is None or re.fullmatch(pattern, text)):
+                seen.setdefault(text.casefold(), text)
+        return list(seen.values())[:MAX_WISH_ITEMS]
+
+    countries = ["GB" if code == "UK" else code for code in texts(wishes.countries, str.upper)]
+    currency = (wishes.salary_currency or "").strip().upper()
+    floor = wishes.salary_floor
+    return WishProfile(
+        roles=texts(wishes.roles),
+        skills=texts(wishes.skills),
+        countries=texts(countries, pattern=r"[A-Z]{2}"),
+        cities=texts(wishes.cities),
+        remote_only=wishes.remote_only,
+        seniority=[
+            level for level in texts(wishes.seniority, str.lower) if level in _SENIORITY_LEVELS
+        ],
+        salary_floor=floor if floor is not None and floor > 0 else None,
+        salary_currency=currency if re.fullmatch(r"[A-Z]{3}", currency) else None,
+        excluded_companies=texts(wishes.excluded_companies),
+        excluded_industries=texts(wishes.excluded_industries),
+        excluded_roles=texts(wishes.excluded_roles),
+        languages=texts(wishes.languages, str.lower, r"[a-z]{2}"),
+        notes=texts(wishes.notes),
+    )

@@ -11,8 +11,16 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from jobping_dagster.llm.local import LocalResearcher, LocalScorer
-from jobping_dagster.llm.models import CompanyFacts, CompanyProfile, JobForScoring, MatchAnalysis
+from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
+from jobping_dagster.llm.models import (
+    CompanyFacts,
+    CompanyProfile,
+    JobForScoring,
+    MatchAnalysis,
+    WishProfile,
+)
 from jobping_dagster.llm.openai_client import OpenAIClient
+from jobping_dagster.llm.prompts import WISHES_PROMPT_VERSION
 
 # Guards lazy client creation. Module level: a lock inside the resource would not survive
 # the copies Dagster and pydantic make of resource instances.
@@ -40,7 +48,16 @@ class LLMResource(dg.ConfigurableResource):
     ) -> MatchAnalysis:
         raise NotImplementedError
 
+    @property
+    def wishes_parser_name(self) -> str:
+        """Who read a wish (model and prompt version), recorded with each stored reading."""
+        raise NotImplementedError
+
     def research(self, facts: CompanyFacts) -> CompanyProfile:
+        raise NotImplementedError
+
+    def read_wishes(self, prompt: str) -> WishProfile:
+        """The user's free-text wish in structured form. Raises LLMError on failure."""
         raise NotImplementedError
 
 
@@ -66,8 +83,15 @@ class OpenAIResource(LLMResource):
     ) -> MatchAnalysis:
         return self._get_client().score(job, user_prompt, company)
 
+    @property
+    def wishes_parser_name(self) -> str:
+        return f"{self.model}:{WISHES_PROMPT_VERSION}"
+
     def research(self, facts: CompanyFacts) -> CompanyProfile:
         return self._get_client().research(facts)
+
+    def read_wishes(self, prompt: str) -> WishProfile:
+        return self._get_client().read_wishes(prompt)
 
     def _get_client(self) -> OpenAIClient:
         # One client (one connection pool) per resource instance, made on first use. No
@@ -102,5 +126,12 @@ class LocalLLMResource(LLMResource):
     ) -> MatchAnalysis:
         return LocalScorer().score(job, user_prompt, company)
 
+    @property
+    def wishes_parser_name(self) -> str:
+        return LOCAL_WISHES_PARSER
+
     def research(self, facts: CompanyFacts) -> CompanyProfile:
         return LocalResearcher().research(facts)
+
+    def read_wishes(self, prompt: str) -> WishProfile:
+        return read_wishes_locally(prompt)

@@ -18,6 +18,8 @@ request names in `response_format.json_schema.name`:
   crypto" still matches a "Crypto Engineer" title. So with the default threshold of 70, a user
   is notified exactly of the jobs whose title shares a word with their prompt.
 - CompanyProfile: a profile naming the company from the request; unknown fields are null.
+- WishProfile: `read_wishes_locally` of the request's <user_wishes> block (every field
+  present, as strict mode requires), so a test can predict it.
 Any other schema gets a 400.
 
 Scripted behaviours (`fake.enqueue(*behaviours, times=1)`) answer the next requests in order,
@@ -38,6 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from jobping_dagster.llm.local_wishes import read_wishes_locally
 
 MAX_BODY_BYTES = 2_000_000
 MAX_DELAY_SECONDS = 30.0
@@ -214,6 +218,10 @@ def _profile_answer(body: Any) -> dict:
     }
 
 
+def _wishes_answer(body: Any) -> dict:
+    return read_wishes_locally(user_wishes(body)).model_dump(mode="json")
+
+
 class FakeOpenAI:
     def __init__(self, score_fn: Callable[[Any], int] = default_score):
         self.score_fn = score_fn
@@ -298,6 +306,8 @@ class FakeOpenAI:
                 content = json.dumps(_match_answer(int(self.score_fn(body))))
             elif schema == "CompanyProfile":
                 content = json.dumps(_profile_answer(body))
+            elif schema == "WishProfile":
+                content = json.dumps(_wishes_answer(body))
             else:
                 return 400, _error_body(f"unsupported response_format {schema!r}", "invalid")
         with self._lock:
