@@ -31,14 +31,16 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
-from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
 
 from jobping_dagster.companies.store import save_company_info
 from jobping_dagster.db.engine import get_engine, utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import companies, jobs, match_candidates, user_job_matches, users
-from jobping_dagster.llm.models import CompanyProfile
+from jobping_dagster.llm.local import LocalScorer
+from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
+from jobping_dagster.llm.models import CompanyProfile, JobForScoring
 from jobping_dagster.matching.assets import pair_partitions_def
+from jobping_dagster.matching.candidates import candidate_jobs, users_with_prompt
 from jobping_dagster.matching.cascade import CascadeConfig
 from jobping_dagster.matching.costs import scoring_cost
 from jobping_dagster.matching.pairs import parse_pair_key
@@ -146,7 +148,7 @@ def dagster_instance(home: Path, db: str) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-def run(users_count: int, per_day: int, days: int) -> dict:
+def run(users_count: int, per_day: int, days: int, prefilter: PrefilterResource) -> dict:
     rng = random.Random(7)
     pool = fixture_postings()
     admin = sa.create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
@@ -157,7 +159,7 @@ def run(users_count: int, per_day: int, days: int) -> dict:
     try:
         with tempfile.TemporaryDirectory() as home:
             with dagster_instance(Path(home), dagster_name) as instance:
-                return simulate(rng, pool, app_url, instance, users_count, per_day, days)
+                return simulate(rng, pool, app_url, instance, users_count, per_day, days, prefilter)
     finally:
         get_engine(app_url).dispose()
         with admin.connect() as conn:
@@ -166,7 +168,7 @@ def run(users_count: int, per_day: int, days: int) -> dict:
         admin.dispose()
 
 
-def simulate(rng, pool, app_url, instance, users_count, per_day, days) -> dict:
+def simulate(rng, pool, app_url, instance, users_count, per_day, days, prefilter) -> dict:
     engine = get_engine(app_url)
     now = utcnow()
     with engine.begin() as conn:
@@ -183,7 +185,6 @@ def simulate(rng, pool, app_url, instance, users_count, per_day, days) -> dict:
                 for n in range(users_count)
             ],
         )
-    prefilter = PrefilterResource()
     config = prefilter.cascade_config()
     reader = WishReader(read_wishes_locally, LOCAL_WISHES_PARSER, read_wishes_locally)
     resources = {"app_db": AppDatabase(url=app_url), "prefilter": prefilter}
@@ -198,8 +199,13 @@ def simulate(rng, pool, app_url, instance, users_count, per_day, days) -> dict:
                 source_id=f"{posting.source_id}-d{day_number}-{i}",
                 dedup_key=f"{posting.dedup_key}|d{day_number}-{i}",
                 url=f"{posting.url}#d{day_number}-{i}",
+                date_posted=day,  # new today: the fixtures' own dates are years old
             )
-            for i, posting in enumerate(rng.sample(pool, k=min(per_day, len(pool))))
+            # Fewer distinct fixture postings than a day needs: some come back as reposts.
+            for i, posting in enumerate(
+                rng.sample(pool, k=len(pool)) + rng.choices(pool, k=per_day)
+            )
+            if i < per_day
         ]
         with engine.begin() as conn:
             upsert_postings(conn, batch, day=day, now=utcnow())
@@ -208,6 +214,8 @@ def simulate(rng, pool, app_url, instance, users_count, per_day, days) -> dict:
         chosen = select_day(engine, day, reader, config, utcnow())
         selection_seconds.append(time.perf_counter() - started)
         per_day_calls.append((chosen.selection.kept, chosen.selection.shadow, chosen.postings))
+        if day_number == 0:
+            proxy = proxy_recall(engine, day, rng)
         while True:
             started = time.perf_counter()
             context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
@@ -228,7 +236,42 @@ def simulate(rng, pool, app_url, instance, users_count, per_day, days) -> dict:
             flush=True,
         )
     live = len(instance.get_dynamic_partitions(pair_partitions_def.name))
-    return summary(per_day_calls, users_count, tick_seconds, selection_seconds, live, config)
+    figures = summary(per_day_calls, users_count, tick_seconds, selection_seconds, live, config)
+    figures.update(proxy)
+    return figures
+
+
+def proxy_recall(engine, day, rng, sample_users: int = 30) -> dict:
+    """No labels at this scale: the local keyword scorer stands in as the judge. Every pair of
+    a sample of users x the day's postings is scored; the share of its 70+ pairs that the
+    cascade kept (or sampled as shadow) is the proxy recall."""
+    with engine.connect() as conn:
+        prompts = users_with_prompt(conn)
+        day_jobs = candidate_jobs(conn, day=day)
+        chosen = {
+            (row.user_id, row.job_id)
+            for row in conn.execute(
+                sa.select(match_candidates.c.user_id, match_candidates.c.job_id)
+            )
+        }
+    scorer = LocalScorer()
+    hits = found = 0
+    for user_id in rng.sample(sorted(prompts), k=min(sample_users, len(prompts))):
+        for job in day_jobs:
+            posting = JobForScoring(
+                title=job.title,
+                company=job.company,
+                description=job.description,
+                location=job.location,
+            )
+            if scorer.score(posting, prompts[user_id], None).score >= 70:
+                hits += 1
+                found += (user_id, job.id) in chosen
+    recall = found / hits if hits else None
+    print(
+        f"proxy recall (local scorer as judge, {sample_users} users): {found} of {hits} 70+ pairs"
+    )
+    return {"proxy_recall": recall, "proxy_hits": hits}
 
 
 def _research_new_companies(conn):
@@ -374,9 +417,20 @@ def main():
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--per-day", type=int, default=500)
     parser.add_argument("--days", type=int, default=14)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a PrefilterResource default, e.g. --set max_users_per_posting=50",
+    )
     args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        overrides[name] = type(PrefilterResource.model_fields[name].default)(value)
     started = time.perf_counter()
-    figures = run(args.users, args.per_day, args.days)
+    figures = run(args.users, args.per_day, args.days, PrefilterResource(**overrides))
     figures["wall_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures))
 

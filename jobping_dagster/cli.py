@@ -379,6 +379,10 @@ def _status(args, settings: Settings) -> int:
         f"{counts['companies_failing']} failing)"
     )
     print(f"users            {counts['users']} ({counts['users_without_prompt']} without a prompt)")
+    print(
+        f"chosen pairs     {counts['pairs_chosen']} ({counts['pairs_waiting_for_a_partition']} "
+        f"waiting for research or a run, {counts['live_pair_partitions']} live partitions)"
+    )
     print(f"matches          {counts['matches']} ({counts['failed_pairs']} pairs failing)")
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(counts["notifications_by_status"].items()))
     print(f"notifications    {counts['notifications']} ({by_status or 'none'})")

@@ -121,7 +121,7 @@ class Settings:
             prefilter_max_users_per_posting=_int(
                 env, "JOBPING_PREFILTER_MAX_USERS_PER_POSTING", 100, 1, 10_000_000
             ),
-            prefilter_shadow_rate=_float(env, "JOBPING_PREFILTER_SHADOW_RATE", 0.01, 0.0, 1.0),
+            prefilter_shadow_rate=_float(env, "JOBPING_PREFILTER_SHADOW_RATE", 0.002, 0.0, 1.0),
             prefilter_min_relevance=_float(
                 env, "JOBPING_PREFILTER_MIN_RELEVANCE", 0.015, 0.0, 0.99
             ),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from jobping_dagster.db.schema import (
     companies,
     jobs,
+    match_candidates,
     match_failures,
     notifications,
     user_job_matches,
@@ -36,6 +37,16 @@ def status_counts(conn: sa.Connection) -> dict:
         ),
         "users": _count(conn, users),
         "users_without_prompt": _count(conn, users, PROMPT_LENGTH == 0),
+        "pairs_chosen": _count(conn, match_candidates),
+        "pairs_waiting_for_a_partition": _count(
+            conn, match_candidates, match_candidates.c.partition_added_at.is_(None)
+        ),
+        "live_pair_partitions": _count(
+            conn,
+            match_candidates,
+            match_candidates.c.partition_added_at.is_not(None),
+            match_candidates.c.partition_deleted_at.is_(None),
+        ),
         "matches": _count(conn, user_job_matches),
         "failed_pairs": _count(conn, match_failures),
         "notifications": sum(outbox.values()),

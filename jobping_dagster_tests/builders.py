@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from jobping_dagster.companies.store import save_company_info
-from jobping_dagster.db.schema import companies
+from jobping_dagster.db.schema import companies, match_candidates
 from jobping_dagster.llm.models import CompanyProfile
 from jobping_dagster.postings.model import Posting
 from jobping_dagster.postings.store import upsert_postings
@@ -69,3 +69,24 @@ def user(
 
 def days_ago(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
+
+
+def age_partitions(engine, by: timedelta):
+    """Moves every pair's partition back in time (in Python: SQLite has no date arithmetic)."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(
+                match_candidates.c.user_id,
+                match_candidates.c.job_id,
+                match_candidates.c.partition_added_at,
+            ).where(match_candidates.c.partition_added_at.is_not(None))
+        ).all()
+        for row in rows:
+            conn.execute(
+                match_candidates.update()
+                .where(
+                    match_candidates.c.user_id == row.user_id,
+                    match_candidates.c.job_id == row.job_id,
+                )
+                .values(partition_added_at=row.partition_added_at - by)
+            )

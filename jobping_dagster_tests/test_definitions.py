@@ -4,14 +4,16 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from jobping_dagster.definitions import build_definitions
 from jobping_dagster.llm.resources import LocalLLMResource, OpenAIResource
 from jobping_dagster.postings.sources import JobSpySource, SampleJobSource
-from jobping_dagster.settings import Settings
+from jobping_dagster.settings import InvalidConfiguration, Settings
 
 LINEAGE = [
     ("scraped_jobs", "company_info"),
+    ("scraped_jobs", "match_candidates"),
     ("company_info", "user_job_matches"),
     ("user_job_matches", "notifications"),
 ]
@@ -29,11 +31,25 @@ def test_definitions_load_with_lineage_groups_and_descriptions(tmp_path):
         assert node.description
         assert node.kinds
     assert {s.name for s in repo.sensor_defs} == {
+        "candidate_selection_sensor",
         "company_research_sensor",
         "match_fan_out_sensor",
         "notification_sensor",
     }
     assert [s.cron_schedule for s in repo.schedule_defs] == ["0 * * * *"]
+
+
+def test_a_cap_of_zero_or_a_negative_budget_is_refused_naming_the_setting(tmp_path):
+    for name, value in (
+        ("JOBPING_PREFILTER_MAX_PER_USER", "0"),
+        ("JOBPING_PREFILTER_MAX_USERS_PER_POSTING", "-5"),
+        ("JOBPING_PREFILTER_USER_SHARE", "0"),
+        ("JOBPING_PREFILTER_SHADOW_RATE", "-0.1"),
+        ("JOBPING_PAIR_RETENTION_DAYS", "0"),
+        ("JOBPING_MAX_ACTIVE_MATCH_RUNS", "abc"),
+    ):
+        with pytest.raises(InvalidConfiguration, match=name):
+            Settings.from_env({"JOBPING_HOME": str(tmp_path), name: value})
 
 
 def test_settings_choose_local_or_real_resources(tmp_path):

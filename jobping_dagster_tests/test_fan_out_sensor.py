@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import jobs, match_candidates
+from jobping_dagster.db.schema import user_job_matches as matches_table
 from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
 from jobping_dagster.matching.candidates import save_chosen
@@ -23,7 +24,7 @@ from jobping_dagster.matching.sensors import (
     match_fan_out_sensor,
     match_job,
 )
-from jobping_dagster_tests.builders import posting, research, store_postings, user
+from jobping_dagster_tests.builders import age_partitions, posting, research, store_postings, user
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -75,7 +76,7 @@ def _choose(engine, user_ids, decision=KEPT, company_key=None):
 
 
 def _queue_runs(instance, db_url, requests):
-    """Creates the requested runs as the daemon would (queued), without executing them."""
+    """Creates the requested runs as the daemon would, without executing them."""
     defs = dg.Definitions(
         assets=[user_job_matches],
         jobs=[match_job],
@@ -86,7 +87,7 @@ def _queue_runs(instance, db_url, requests):
         tags = {**(request.tags or {}), "dagster/run_key": request.run_key}
         if request.partition_key:
             tags["dagster/partition"] = request.partition_key
-        instance.create_run_for_job(job, tags=tags, status=dg.DagsterRunStatus.QUEUED)
+        instance.create_run_for_job(job, tags=tags)  # NOT_STARTED: counts as active
 
 
 def test_chosen_pairs_with_fresh_research_become_batched_runs(engine, db_url):
@@ -164,20 +165,11 @@ def test_pairs_in_flight_are_not_requested_again(engine, db_url):
     with dg.DagsterInstance.ephemeral() as instance:
         first = _tick(instance, db_url)
         _queue_runs(instance, db_url, first.run_requests)
-        _age_partitions(engine, STRANDED_AFTER * 2)
+        age_partitions(engine, STRANDED_AFTER * 2)
         second = _tick(instance, db_url, cursor=first.cursor)
 
     assert len(first.run_requests) == 2
     assert second.run_requests == []
-
-
-def _age_partitions(engine, by: timedelta):
-    with engine.begin() as conn:
-        conn.execute(
-            match_candidates.update().values(
-                partition_added_at=match_candidates.c.partition_added_at - by
-            )
-        )
 
 
 def test_pairs_added_but_never_run_get_one_single_pair_run(engine, db_url):
@@ -190,12 +182,33 @@ def test_pairs_added_but_never_run_get_one_single_pair_run(engine, db_url):
         first = _tick(instance, db_url)  # partitions added, runs lost (never created)
         first_keys = _requested_keys(instance, first)
         too_soon = _tick(instance, db_url, cursor=first.cursor)
-        _age_partitions(engine, STRANDED_AFTER * 2)
+        age_partitions(engine, STRANDED_AFTER * 2)
         second = _tick(instance, db_url, cursor=first.cursor)
 
     assert too_soon.run_requests == []  # its run may just not be created yet
     assert [r.run_key.split(":")[0] for r in second.run_requests] == ["match-retry"] * 3
     assert {r.partition_key for r in second.run_requests} == set(first_keys)
+
+
+def _scored(engine, keys):
+    now = utcnow()
+    rows = [
+        dict(
+            zip(("user_id", "job_id"), parse_pair_key(key), strict=True),
+            partition_key=key,
+            score=50,
+            analysis={},
+            model="test",
+            prompt_version="-",
+            user_prompt_hash="-",
+            notify_threshold=70,
+            created_at=now,
+            updated_at=now,
+        )
+        for key in keys
+    ]
+    with engine.begin() as conn:
+        conn.execute(matches_table.insert(), rows)
 
 
 def test_retention_deletes_old_pair_partitions_and_keeps_their_rows(engine, db_url):
@@ -208,7 +221,8 @@ def test_retention_deletes_old_pair_partitions_and_keeps_their_rows(engine, db_u
     with dg.DagsterInstance.ephemeral() as instance:
         first = _tick(instance, db_url)
         keys = _requested_keys(instance, first)
-        _age_partitions(engine, timedelta(days=15))
+        _scored(engine, keys)
+        age_partitions(engine, timedelta(days=15))
         later = _tick(instance, db_url, cursor=first.cursor, pair_retention_days=14)
         left = instance.get_dynamic_partitions(pair_partitions_def.name)
 

@@ -6,7 +6,14 @@ import pytest
 import sqlalchemy as sa
 
 from jobping_dagster.db.engine import get_engine, utcnow
-from jobping_dagster.db.schema import companies, jobs, notifications, user_job_matches, users
+from jobping_dagster.db.schema import (
+    companies,
+    jobs,
+    match_candidates,
+    notifications,
+    user_job_matches,
+    users,
+)
 from jobping_dagster.definitions import build_definitions
 from jobping_dagster.run_once import run_once
 from jobping_dagster.settings import Settings
@@ -57,21 +64,20 @@ def _state(engine):
             sa.select(sa.func.count()).select_from(companies).where(companies.c.info.is_(None))
         ).scalar_one()
         webhooks = dict(conn.execute(sa.select(users.c.id, users.c.discord_webhook_url)).all())
-    return matches, sent, n_jobs, unresearched, webhooks
+        chosen = conn.execute(sa.select(match_candidates)).all()
+    return matches, sent, n_jobs, unresearched, webhooks, chosen
 
 
 def _assert_flow_complete(engine, discord, ids, report):
     assert report.failed_runs == []
-    matches, sent, n_jobs, unresearched, webhooks = _state(engine)
+    matches, sent, n_jobs, unresearched, webhooks, chosen = _state(engine)
     assert n_jobs >= 60
     assert unresearched == 0
-    # Every job is matched with every user who has a prompt, and only with them.
-    assert {(m.user_id, m.job_id) for m in matches} == {
-        (user_id, job_id)
-        for user_id in (ids["backend"], ids["data"])
-        for job_id in {m.job_id for m in matches}
-    }
-    assert len({m.job_id for m in matches}) == n_jobs
+    # Exactly the pairs the cascade chose are scored, for users with a prompt only, and far
+    # fewer than all pairs.
+    assert {(m.user_id, m.job_id) for m in matches} == {(c.user_id, c.job_id) for c in chosen}
+    assert {m.user_id for m in matches} == {ids["backend"], ids["data"]}
+    assert len(matches) < 2 * n_jobs / 4  # 2 users x n_jobs pairs in all
     high = {m.id for m in matches if m.score >= m.notify_threshold}
     assert high, "the sample data should produce high-score matches"
     assert sorted(n.match_id for n in sent) == sorted(high)
@@ -101,7 +107,7 @@ def test_whole_flow_on_the_embedded_default(settings, discord):
 
         checks = defs.resolve_job_def("asset_checks_job").execute_in_process(instance=instance)
     evaluations = checks.get_asset_check_evaluations()
-    assert len(evaluations) == 3
+    assert len(evaluations) == 4
     assert all(e.passed for e in evaluations), [e.metadata for e in evaluations if not e.passed]
 
 
@@ -121,5 +127,6 @@ def test_whole_flow_with_openai_sdk_against_a_fake_server(settings, discord, mon
                 sa.select(sa.func.count()).select_from(companies)
             ).scalar_one()
             models = set(conn.execute(sa.select(user_job_matches.c.model)).scalars())
-        assert len(openai.requests) == n_matches + n_companies
+        # One call per scored pair, per company, and per prompt read into wishes.
+        assert len(openai.requests) == n_matches + n_companies + 2
         assert models == {openai_settings.openai_model}

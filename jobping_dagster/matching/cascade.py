@@ -37,7 +37,9 @@ class CascadeConfig:
     user_share: float = 0.08
     max_per_user: int = 40  # per user per day, whatever the day's volume
     max_users_per_posting: int = 100  # a generic posting reaches its 100 most relevant users
-    shadow_rate: float = 0.01  # share of dropped pairs still scored to estimate recall
+    # Share of dropped pairs still scored to estimate recall: about 1,000 calls a day at the
+    # designed scale, enough for a usable estimate over the 14-day window.
+    shadow_rate: float = 0.002
     # Below this cosine similarity a posting shares next to nothing with the wish: not
     # kept even within the budget (on the labeled set, 70+ pairs start at about 0.025).
     min_relevance: float = 0.015

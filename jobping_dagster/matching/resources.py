@@ -9,7 +9,7 @@ class PrefilterResource(dg.ConfigurableResource):
     user_share: float = 0.08
     max_per_user: int = 40
     max_users_per_posting: int = 100
-    shadow_rate: float = 0.01
+    shadow_rate: float = 0.002
     min_relevance: float = 0.015
     # Pair partitions older than this are deleted from Dagster; their rows stay.
     pair_retention_days: int = 14
