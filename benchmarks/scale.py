@@ -40,7 +40,11 @@ from jobping_dagster.llm.local import LocalScorer
 from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
 from jobping_dagster.llm.models import CompanyProfile, JobForScoring
 from jobping_dagster.matching.assets import pair_partitions_def
-from jobping_dagster.matching.candidates import candidate_jobs, users_with_prompt
+from jobping_dagster.matching.candidates import (
+    candidate_jobs,
+    live_partitions,
+    users_with_prompt,
+)
 from jobping_dagster.matching.cascade import CascadeConfig
 from jobping_dagster.matching.costs import scoring_cost
 from jobping_dagster.matching.pairs import parse_pair_key
@@ -223,11 +227,12 @@ def simulate(rng, pool, app_url, instance, users_count, per_day, days, prefilter
             _apply(instance, result)
             tick_seconds.append(time.perf_counter() - started)
             cursor = result.cursor
-            _score_instantly(engine, instance, result)
+            _score_instantly(engine, result)
             if not result.run_requests:
                 break
         _one_day_passes(engine)
-        live = len(instance.get_dynamic_partitions(pair_partitions_def.name))
+        with engine.connect() as conn:
+            live = live_partitions(conn)
         kept, shadow, postings = per_day_calls[-1]
         print(
             f"day {day_number + 1:>2}: {postings} postings x {users_count} users, "
@@ -303,21 +308,24 @@ def _apply(instance, result):
                 instance.delete_dynamic_partition(request.partitions_def_name, key)
 
 
-def _score_instantly(engine, instance, result):
-    """Stands in for the match runs: every pair a request covers gets a (fake) score."""
+def _score_instantly(engine, result):
+    """Stands in for the match runs: every pair a request covers gets a (fake) score. A
+    range covers keys this tick added, in order (a retried pair is a single key)."""
+    added = [
+        key
+        for request in result.dynamic_partitions_requests or []
+        if isinstance(request, dg.AddDynamicPartitionsRequest)
+        for key in request.partition_keys
+    ]
+    position = {key: index for index, key in enumerate(added)}
     keys = []
-    all_keys = None
     for request in result.run_requests or []:
         if request.partition_key:
             keys.append(request.partition_key)
             continue
-        all_keys = all_keys or {
-            k: i for i, k in enumerate(instance.get_dynamic_partitions(pair_partitions_def.name))
-        }
-        ordered = sorted(all_keys, key=all_keys.get)
-        start = all_keys[request.tags["dagster/asset_partition_range_start"]]
-        end = all_keys[request.tags["dagster/asset_partition_range_end"]]
-        keys += ordered[start : end + 1]
+        start = position[request.tags["dagster/asset_partition_range_start"]]
+        end = position[request.tags["dagster/asset_partition_range_end"]]
+        keys += added[start : end + 1]
     if not keys:
         return
     now = utcnow()
@@ -381,6 +389,11 @@ def summary(per_day_calls, users_count, ticks, selections, live, config: Cascade
     share = calls / all_pairs
     print(f"LLM calls / all pairs: {share:.3%} (target <= 10%)")
     print(f"live pair partitions at the end: {live:,} (target <= 100,000)")
+    per_day = calls
+    print(
+        f"  at {per_day:,.0f} pairs a day, live partitions are about the retention age x that: "
+        f"{100_000 / per_day:.1f} days or less keeps them under 100,000"
+    )
     print(
         f"fan-out ticks: {len(ticks)}, median {tick_median:.2f} s, max {tick_max:.2f} s "
         "(target median <= 5 s)"
@@ -398,6 +411,7 @@ def summary(per_day_calls, users_count, ticks, selections, live, config: Cascade
         "dollars_per_day_batch_api": cascade["dollars_batch_api"],
         "baseline_dollars_per_day": baseline["dollars"],
         "live_pair_partitions": live,
+        "retention_days_for_100k": round(100_000 / calls, 1),
         "tick_median_seconds": round(tick_median, 3),
         "tick_max_seconds": round(tick_max, 3),
         "ticks": len(ticks),

@@ -26,7 +26,13 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from jobping_dagster.db.engine import get_engine
-from jobping_dagster.db.schema import jobs, notifications, user_job_matches, users
+from jobping_dagster.db.schema import (
+    jobs,
+    match_candidates,
+    notifications,
+    user_job_matches,
+    users,
+)
 from jobping_dagster.partition_status import ACTIVE_RUN_STATUSES
 from jobping_dagster.prod_local import wait_for_port
 from jobping_dagster_tests.builders import user
@@ -157,17 +163,19 @@ class Stack:
                 time.sleep(1)  # the code location is still loading
 
     def expected(self) -> Counter:
-        """(user, job) pairs the fake scorer rates at or above the user's threshold: one
-        Discord message each."""
+        """(user, job) pairs the pre-filter chose and the fake scorer rates at or above the
+        user's threshold: one Discord message each. (Which pairs the pre-filter chooses is
+        tested elsewhere; here every chosen high score must arrive once.)"""
         with self.app_engine.connect() as conn:
-            people = conn.execute(sa.select(users.c.id, users.c.prompt, users.c.min_score))
-            people = people.all()
-            titles = conn.execute(sa.select(jobs.c.id, jobs.c.title)).all()
+            chosen = conn.execute(
+                sa.select(users.c.id, users.c.prompt, users.c.min_score, jobs.c.id.label("job"))
+                .select_from(match_candidates)
+                .join(users, users.c.id == match_candidates.c.user_id)
+                .join(jobs, jobs.c.id == match_candidates.c.job_id)
+                .add_columns(jobs.c.title)
+            ).all()
         return Counter(
-            (person.id, job.id)
-            for person in people
-            for job in titles
-            if score_for(person.prompt, job.title) >= person.min_score
+            (row.id, row.job) for row in chosen if score_for(row.prompt, row.title) >= row.min_score
         )
 
     def delivered(self) -> Counter:
@@ -198,7 +206,7 @@ class Stack:
             return False
         last_end = max((r.end_time or 0 for r in self.instance.get_run_records()), default=0)
         ticks = [tick for _, tick in self.sensors().values()]
-        return len(ticks) == 3 and all(
+        return len(ticks) == 4 and all(
             tick and tick.status == TickStatus.SKIPPED and tick.timestamp > last_end
             for tick in ticks
         )
@@ -255,6 +263,7 @@ class Stack:
     def assert_cursors_caught_up(self) -> None:
         sensors = self.sensors()
         assert set(sensors) == {
+            "candidate_selection_sensor",
             "company_research_sensor",
             "match_fan_out_sensor",
             "notification_sensor",
@@ -364,13 +373,13 @@ def test_production_stack_delivers_every_match_once_through_daemon_and_code_serv
     first_runs = stack.runs_by_job()
     print(f"\nphase 1: {time.monotonic() - launched:.0f} s, {dict(stack.runs_by_key_prefix())}")
     assert first_runs["scrape_job"] == 1
+    assert first_runs["selection_job"] >= 1
     assert first_runs["research_job"] >= 1
     assert first_runs["match_job"] >= 1
     assert first_runs["notify_job"] >= 1
 
     # 2. New users fan out over the same jobs; SIGKILL the daemon as their match runs appear.
     fan_out_ids = stack.add_users(FAN_OUT_USERS)
-    assert fan_out_ids <= {user_id for user_id, _ in stack.expected()}
     deadline = time.monotonic() + PHASE_TIMEOUT_SECONDS
     while stack.runs_by_job()["match_job"] == first_runs["match_job"]:
         assert time.monotonic() < deadline, "fan-out for the new users never started"
@@ -379,6 +388,7 @@ def test_production_stack_delivers_every_match_once_through_daemon_and_code_serv
     os.kill(daemon_pid, signal.SIGKILL)
     stack.wait_until_settled("after the daemon was killed")
     stack.assert_settled_state()
+    assert fan_out_ids <= {user_id for user_id, _ in stack.expected()}
     assert f"daemon (pid {daemon_pid}) exited with signal 9" in stack.supervisor_output()
     assert stack.pid("daemon") != daemon_pid
 
@@ -387,7 +397,6 @@ def test_production_stack_delivers_every_match_once_through_daemon_and_code_serv
     # timing); once the code server is back, the new user's matches arrive, once.
     code_server_pid = stack.pid("code-server")
     late_ids = stack.add_users(LATE_USERS)
-    assert late_ids <= {user_id for user_id, _ in stack.expected()}
     daemon_log = stack.run_dir / "logs" / "daemon.log"
     log_offset = daemon_log.stat().st_size
     killed_at = time.time()
@@ -405,6 +414,7 @@ def test_production_stack_delivers_every_match_once_through_daemon_and_code_serv
     assert all("user code server" in (t.error.message if t.error else "") for t in outage_ticks)
     stack.wait_until_settled("after the code server came back")
     stack.assert_settled_state()
+    assert late_ids <= {user_id for user_id, _ in stack.expected()}
     assert f"code-server (pid {code_server_pid}) exited with signal 9" in (
         stack.supervisor_output()
     )
