@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.schema import companies, jobs, raw_scrapes
 from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
+from jobping_dagster.postings.facts import posting_facts
 from jobping_dagster.postings.model import Posting, SiteScrape
 from jobping_dagster.postings.raw import frame_from_json, frame_to_json
 
@@ -101,6 +102,7 @@ def _existing_jobs(conn: sa.Connection, postings: list[Posting]):
 def _job_row(posting: Posting, day: date, now: datetime) -> dict:
     row = {k: v for k, v in asdict(posting).items() if k in jobs.c}
     row.update(first_seen_day=day, first_seen_at=now, last_seen_at=now)
+    row["facts"] = posting_facts(posting).model_dump(mode="json")
     return row
 
 
