@@ -38,8 +38,9 @@ PAIRS_PER_RUN = 100
 # this long after it was fanned out was stranded (a lost tick, a killed run).
 STRANDED_AFTER = timedelta(minutes=10)
 MAX_RETRIES_PER_TICK = 20
-# Each deleted partition is one statement on Dagster's storage.
-MAX_DELETES_PER_TICK = 1000
+# Dagster deletes a dynamic partition per call (about 11 ms each on PostgreSQL here, a new
+# connection each): 200 a tick is 2 s of daemon time, and 500,000 a day at 30 s ticks.
+MAX_DELETES_PER_TICK = 200
 
 
 @dg.sensor(
