@@ -57,6 +57,7 @@ from jobping_dagster.matching.sensors import match_fan_out_sensor
 from jobping_dagster.postings.csv_import import read_jobspy_csv
 from jobping_dagster.postings.normalize import normalize_frame
 from jobping_dagster.postings.store import upsert_postings
+from jobping_dagster.run_once import apply_partition_requests
 
 PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "jobspy"
@@ -229,7 +230,7 @@ def simulate(
             started = time.perf_counter()
             context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
             result = match_fan_out_sensor(context)
-            _apply(instance, result)
+            apply_partition_requests(instance, result)
             tick_seconds.append(time.perf_counter() - started)
             cursor = result.cursor
             _score_instantly(engine, result)
@@ -300,18 +301,6 @@ def _research_new_companies(conn):
     ).scalars()
     for key in list(keys):
         save_company_info(conn, key, profile, model="benchmark", now=utcnow())
-
-
-def _apply(instance, result):
-    """What the daemon does with a tick's partition requests."""
-    for request in result.dynamic_partitions_requests or []:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(
-                request.partitions_def_name, list(request.partition_keys)
-            )
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
 
 
 def _score_instantly(engine, result):

@@ -72,14 +72,7 @@ def _drive_sensor(
         result = sensor(context)
         if not isinstance(result, dg.SensorResult):
             return tick
-        for request in result.dynamic_partitions_requests or []:
-            if isinstance(request, dg.AddDynamicPartitionsRequest):
-                instance.add_dynamic_partitions(
-                    request.partitions_def_name, list(request.partition_keys)
-                )
-            elif isinstance(request, dg.DeleteDynamicPartitionsRequest):
-                for key in request.partition_keys:
-                    instance.delete_dynamic_partition(request.partitions_def_name, key)
+        apply_partition_requests(instance, result)
         cursor = result.cursor
         fresh = [r for r in result.run_requests or [] if r.run_key not in seen_run_keys]
         if not fresh:
@@ -88,6 +81,18 @@ def _drive_sensor(
             seen_run_keys.add(request.run_key)
             execute_run(defs, instance, sensor.job_name, request, report, run_config)
     return MAX_TICKS_PER_SENSOR
+
+
+def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
+    """What the daemon does with a tick's dynamic partition requests."""
+    for request in result.dynamic_partitions_requests or []:
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+        elif isinstance(request, dg.DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
 
 
 def execute_run(

@@ -22,26 +22,21 @@ def _list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidConfiguration(f"{name} must be a whole number (got {raw!r})") from None
-    if not low <= value <= high:
-        raise InvalidConfiguration(f"{name} must be between {low} and {high} (got {value})")
-    return value
+    return _number(environ, name, default, low, high, int, "a whole number")
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    return _number(environ, name, default, low, high, float, "a number")
+
+
+def _number(environ, name: str, default, low, high, kind: type, what: str):
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise InvalidConfiguration(f"{name} must be a number (got {raw!r})") from None
+        raise InvalidConfiguration(f"{name} must be {what} (got {raw!r})") from None
     if not low <= value <= high:
         raise InvalidConfiguration(f"{name} must be between {low:g} and {high:g} (got {raw})")
     return value

@@ -23,7 +23,7 @@ from jobping_dagster.matching.recall import estimate_recall
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.selection import WishReader, select_day
 from jobping_dagster.matching.sensors import PAIRS_PER_RUN, match_fan_out_sensor
-from jobping_dagster.run_once import run_once
+from jobping_dagster.run_once import apply_partition_requests, run_once
 from jobping_dagster.settings import Settings
 from jobping_dagster_tests.builders import age_partitions, posting, research, store_postings, user
 
@@ -208,10 +208,7 @@ def test_retention_deletes_a_pair_partition_and_rerun_brings_it_back(settings, c
         context = dg.build_sensor_context(
             instance=instance, cursor="{}", resources=defs.resources, definitions=defs
         )
-        result = match_fan_out_sensor(context)
-        for request in result.dynamic_partitions_requests:
-            for partition in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, partition)
+        apply_partition_requests(instance, match_fan_out_sensor(context))
         assert not instance.has_dynamic_partition(pair_partitions_def.name, key)
 
     assert main(["rerun", key]) == 0

@@ -24,6 +24,7 @@ from jobping_dagster.matching.sensors import (
     match_fan_out_sensor,
     match_job,
 )
+from jobping_dagster.run_once import apply_partition_requests
 from jobping_dagster_tests.builders import age_partitions, posting, research, store_postings, user
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -37,14 +38,7 @@ def _tick(instance, db_url, cursor=None, **prefilter):
         resources={"app_db": AppDatabase(url=db_url), "prefilter": PrefilterResource(**prefilter)},
     )
     result = match_fan_out_sensor(context)
-    for request in result.dynamic_partitions_requests or []:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(
-                request.partitions_def_name, list(request.partition_keys)
-            )
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
+    apply_partition_requests(instance, result)
     return result
 
 
