@@ -167,7 +167,21 @@ def run(users_count: int, per_day: int, days: int, prefilter: PrefilterResource)
     try:
         with tempfile.TemporaryDirectory() as home:
             with dagster_instance(Path(home), dagster_name) as instance:
-                return simulate(rng, pool, app_url, instance, users_count, per_day, days, prefilter)
+                dagster_engine = sa.create_engine(f"{PG}/{dagster_name}")
+                try:
+                    return simulate(
+                        rng,
+                        pool,
+                        app_url,
+                        instance,
+                        dagster_engine,
+                        users_count,
+                        per_day,
+                        days,
+                        prefilter,
+                    )
+                finally:
+                    dagster_engine.dispose()
     finally:
         get_engine(app_url).dispose()
         with admin.connect() as conn:
@@ -236,10 +250,11 @@ def simulate(
             _score_instantly(engine, result)
             if not result.run_requests:
                 break
-        _one_day_passes(engine)
+        # The end of the day: retention has deleted what is older than its age.
         _retire_expired(engine, dagster_engine, prefilter.pair_retention_days)
         with engine.connect() as conn:
             live = live_partitions(conn)
+        _one_day_passes(engine)
         kept, shadow, postings = per_day_calls[-1]
         print(
             f"day {day_number + 1:>2}: {postings} postings x {users_count} users, "
@@ -247,7 +262,7 @@ def simulate(
             f"live pair partitions {live}",
             flush=True,
         )
-    live = len(instance.get_dynamic_partitions(pair_partitions_def.name))
+    live = len(instance.get_dynamic_partitions(pair_partitions_def.name))  # Dagster's own count
     figures = summary(per_day_calls, users_count, tick_seconds, selection_seconds, live, config)
     figures.update(proxy)
     return figures
