@@ -12,10 +12,16 @@ import sqlalchemy as sa
 from jobping_dagster.cli import main
 from jobping_dagster.db.engine import get_engine, utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.db.schema import match_candidates, notifications, user_job_matches, users
+from jobping_dagster.db.schema import (
+    match_candidates,
+    notifications,
+    user_job_matches,
+    user_wishes,
+    users,
+)
 from jobping_dagster.definitions import build_definitions
 from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
-from jobping_dagster.llm.resources import LocalLLMResource
+from jobping_dagster.llm.resources import LocalLLMResource, OpenAIResource
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.candidate_assets import match_candidates as match_candidates_asset
 from jobping_dagster.matching.candidates import scored_candidates
@@ -26,6 +32,7 @@ from jobping_dagster.matching.sensors import PAIRS_PER_RUN, match_fan_out_sensor
 from jobping_dagster.run_once import apply_partition_requests, run_once
 from jobping_dagster.settings import Settings
 from jobping_dagster_tests.builders import age_partitions, posting, research, store_postings, user
+from jobping_dagster_tests.fakes.openai_server import FakeOpenAI, unauthorized
 
 TITLES = [
     "Python Backend Engineer",
@@ -335,3 +342,51 @@ def test_eval_prints_the_cascade_and_scorer_figures(settings, tmp_path, capsys):
     (folder / "labels.csv").write_text("job_key,prompt_id\nk1,p1\n")
     assert main(args) == 2
     assert "missing column" in capsys.readouterr().err
+
+
+def test_wishes_are_read_once_by_openai_and_a_failed_read_falls_back_for_now(engine, db_url):
+    now = utcnow()
+    store_postings(engine, _postings(12), now)
+    user(engine, "ada@example.com", "Python backend engineer, remote only")
+    user(engine, "bob@example.com", "Registered nurse in Texas")
+    with FakeOpenAI() as fake, dg.DagsterInstance.ephemeral() as instance:
+        llm = OpenAIResource(api_key="sk-test-not-a-real-key", base_url=fake.base_url)
+        resources = {
+            "app_db": AppDatabase(url=db_url),
+            "llm": llm,
+            "prefilter": PrefilterResource(),
+        }
+        fake.enqueue(unauthorized(), times=2)
+        down = dg.materialize(
+            [match_candidates_asset],
+            partition_key=now.date().isoformat(),
+            instance=instance,
+            resources=resources,
+        )
+        with engine.connect() as conn:
+            stored_while_down = conn.execute(sa.select(user_wishes)).all()
+        up = dg.materialize(
+            [match_candidates_asset],
+            partition_key=now.date().isoformat(),
+            instance=instance,
+            resources=resources,
+        )
+        again = dg.materialize(
+            [match_candidates_asset],
+            partition_key=now.date().isoformat(),
+            instance=instance,
+            resources=resources,
+        )
+        wish_requests = [r for r in fake.requests if "<user_wishes>" in json.dumps(r.body)]
+
+    def meta(result, name):
+        return result.asset_materializations_for_node("match_candidates")[0].metadata[name].value
+
+    assert meta(down, "wishes_read_locally_after_an_error") == 2
+    assert meta(down, "kept") > 0  # selection went on with the local reading
+    assert stored_while_down == []
+    assert meta(up, "wishes_read") == 2 and meta(again, "wishes_read") == 0
+    assert len(wish_requests) == 4  # two refused, two read; none after that
+    with engine.connect() as conn:
+        parsers = set(conn.execute(sa.select(user_wishes.c.parser)).scalars())
+    assert parsers == {f"{llm.model}:wishes-v1"}

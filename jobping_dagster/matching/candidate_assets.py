@@ -46,7 +46,9 @@ def match_candidates(
     for what is new (postings, users, budget left)."""
     day = date.fromisoformat(context.partition_key)
     now = utcnow()
-    reader = WishReader(llm.read_wishes, llm.wishes_parser_name, read_wishes_locally)
+    reader = WishReader(
+        llm.read_wishes, llm.wishes_parser_name, read_wishes_locally, llm.max_concurrency
+    )
     engine = app_db.engine()
     result = select_day(engine, day, reader, prefilter.cascade_config(), now)
     with engine.connect() as conn:

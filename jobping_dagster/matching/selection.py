@@ -36,6 +36,7 @@ class WishReader:
     read: Callable[[str], WishProfile]
     parser: str
     fallback: Callable[[str], WishProfile]
+    concurrency: int = 4
 
 
 @dataclass
@@ -55,7 +56,7 @@ def select_day(
         jobs = candidate_jobs(conn, day=day)
         prompts = users_with_prompt(conn)
     wishes, read_now, fell_back = read_missing_wishes(
-        engine, prompts, reader.read, reader.parser, reader.fallback, now
+        engine, prompts, reader.read, reader.parser, reader.fallback, now, reader.concurrency
     )
     users = [
         CandidateUser(user_id, prompt, prompt_hash(prompt), wishes[user_id])

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.schema import user_wishes
 from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
 from jobping_dagster.llm.models import LLMError, WishProfile
@@ -34,25 +35,27 @@ def read_missing_wishes(
     parser: str,
     fallback: Callable[[str], WishProfile],
     now: datetime,
+    concurrency: int = 4,
 ) -> tuple[dict[int, WishProfile], int, int]:
-    """Every user's wishes: stored ones, else read now and stored. A prompt the reader
+    """Every user's wishes: stored ones, else read now (`concurrency` at a time: a first
+    selection over a thousand users is a thousand calls) and stored. A prompt the reader
     fails on is read by `fallback` for this time only (not stored, so it is read again next
     time). Returns (wishes by user, prompts read now, prompts that fell back)."""
     with engine.connect() as conn:
         wishes = {user_id: found for user_id, (found, _) in stored_wishes(conn, prompts).items()}
+    missing = [(user_id, prompt) for user_id, prompt in prompts.items() if user_id not in wishes]
     read_now = fell_back = 0
-    for user_id, prompt in prompts.items():
-        if user_id in wishes:
-            continue
-        try:
-            wishes[user_id] = read(prompt)
-        except LLMError:
-            wishes[user_id] = fallback(prompt)
+    for user_id, found, error in map_concurrently(read, missing, concurrency):
+        if error is not None:
+            if not isinstance(error, LLMError):
+                raise error
+            wishes[user_id] = fallback(prompts[user_id])
             fell_back += 1
             continue
+        wishes[user_id] = found
         read_now += 1
         with engine.begin() as conn:
-            save_wishes(conn, user_id, prompt, wishes[user_id], parser, now)
+            save_wishes(conn, user_id, prompts[user_id], found, parser, now)
     return wishes, read_now, fell_back
 
 
