@@ -383,10 +383,14 @@ def _retire_expired(engine, dagster_engine, retention_days: int) -> None:
 
 
 def _one_day_passes(engine):
+    """Moves what time-based rules read back one day. Pairs whose partition retention
+    already deleted are left alone: nothing reads their times again here."""
     with engine.begin() as conn:
         day = timedelta(days=1)
         conn.execute(
-            match_candidates.update().values(
+            match_candidates.update()
+            .where(match_candidates.c.partition_deleted_at.is_(None))
+            .values(
                 partition_added_at=match_candidates.c.partition_added_at - day,
                 created_at=match_candidates.c.created_at - day,
                 day=match_candidates.c.day - day,
