@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -311,19 +312,13 @@ def _rerun(args, settings: Settings) -> int:
 
 
 def _eval(args, settings: Settings) -> int:
-    from jobping_dagster.matching.cascade import CascadeConfig
     from jobping_dagster.matching.evaluation import evaluate, load_labeled_set, report_lines
 
-    llm = _definitions(settings).resources["llm"]
-    config = CascadeConfig(
-        user_share=settings.prefilter_user_share,
-        max_per_user=settings.prefilter_max_per_user,
-        max_users_per_posting=settings.prefilter_max_users_per_posting,
-        shadow_rate=(
-            settings.prefilter_shadow_rate if args.shadow_rate is None else args.shadow_rate
-        ),
-        min_relevance=settings.prefilter_min_relevance,
-    )
+    resources = _definitions(settings).resources
+    llm = resources["llm"]
+    config = resources["prefilter"].cascade_config()  # the configured pre-filter
+    if args.shadow_rate is not None:
+        config = dataclasses.replace(config, shadow_rate=args.shadow_rate)
     labeled = load_labeled_set(args.jobs, args.prompts, args.labels)
     figures = evaluate(
         labeled,

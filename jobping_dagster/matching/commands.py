@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.schema import user_job_matches
 from jobping_dagster.llm.local_wishes import read_wishes_locally
-from jobping_dagster.llm.models import LLMError, WishProfile
+from jobping_dagster.llm.models import WishProfile
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.cascade import PULLED
 from jobping_dagster.matching.pairs import pair_key
 from jobping_dagster.matching.pull import record_pulled, rerun_pair
 from jobping_dagster.matching.selection import PullCandidate, pull_candidates
-from jobping_dagster.matching.wishes import save_wishes, stored_wishes
+from jobping_dagster.matching.wishes import read_missing_wishes, stored_wishes
 from jobping_dagster.partition_status import batched_run_requests
 from jobping_dagster.run_once import PassReport, execute_run
 from jobping_dagster.users.store import get_user
@@ -32,18 +32,21 @@ def _user(engine: sa.Engine, email: str):
 
 
 def wishes_of(engine: sa.Engine, llm, user) -> tuple[WishProfile, str]:
-    """The user's wishes for the current prompt: stored, else read now (and stored)."""
+    """The user's wishes for the current prompt and who read them: stored, else read now
+    (and stored), as the selection does."""
     with engine.connect() as conn:
         found = stored_wishes(conn, {user.id: user.prompt}).get(user.id)
     if found is not None:
         return found
-    try:
-        wishes, parser = llm.read_wishes(user.prompt), llm.wishes_parser_name
-    except LLMError as error:
-        return read_wishes_locally(user.prompt), f"local (the reader failed: {error.reason})"
-    with engine.begin() as conn:
-        save_wishes(conn, user.id, user.prompt, wishes, parser, utcnow())
-    return wishes, parser
+    prompts = {user.id: user.prompt}
+    wishes, _, fell_back = read_missing_wishes(
+        engine, prompts, llm.read_wishes, llm.wishes_parser_name, read_wishes_locally, utcnow()
+    )
+    if fell_back:
+        return wishes[
+            user.id
+        ], f"the local reader ({llm.wishes_parser_name} failed: tried again next time)"
+    return wishes[user.id], llm.wishes_parser_name
 
 
 def show_user(engine: sa.Engine, llm, email: str) -> list[str]:

@@ -199,35 +199,18 @@ def evaluate(
         labeled_pairs if all_pairs else [p for p in labeled_pairs if p in kept or p in shadow]
     )
     prompts = {user.id: user.prompt for user in users}
-    scores: dict[tuple[int, int], int] = {}
-    failures = 0
-    work = ((pair, (scoring_inputs[pair[1]], prompts[pair[0]])) for pair in to_score)
-    for pair, analysis, error in map_concurrently(lambda args: score(*args), work, concurrency):
-        if error is None:
-            scores[pair] = analysis.score
-        else:
-            failures += 1
+    work = [(pair, (scoring_inputs[pair[1]], prompts[pair[0]])) for pair in to_score]
+    scores, failures = _score_all(score, work, concurrency)
 
-    estimate = estimate_recall(
-        ScoredCandidate(
-            pair[0], "kept" if pair in kept else "shadow", shadow.get(pair, 1.0), s >= threshold
-        )
-        for pair, s in scores.items()
-        if pair in kept or pair in shadow
+    chosen = list(kept) + list(shadow)
+    estimate = _shadow_estimate(
+        kept, shadow, {pair: scores[pair] >= threshold for pair in chosen if pair in scores}
     )
-    label_estimate = estimate_recall(
-        ScoredCandidate(
-            pair[0], "kept" if pair in kept else "shadow", shadow.get(pair, 1.0), pair in positives
-        )
-        for pair in list(kept) + list(shadow)
-    )
+    label_estimate = _shadow_estimate(kept, shadow, {pair: pair in positives for pair in chosen})
     scored_pairs = sorted(scores)
-    truth = [label(*pair) for pair in scored_pairs]
-    guess = [scores[pair] for pair in scored_pairs]
-    true_hits = sum(t >= threshold and g >= threshold for t, g in zip(truth, guess, strict=True))
-    label_hits = sum(t >= threshold for t in truth)
-    said_hits = sum(g >= threshold for g in guess)
-    rho = spearmanr(truth, guess).statistic if len(set(truth)) > 1 and len(set(guess)) > 1 else None
+    agreement = _agreement(
+        [label(*pair) for pair in scored_pairs], [scores[pair] for pair in scored_pairs], threshold
+    )
     end_to_end = sum(scores.get(pair, -1) >= threshold for pair in positives)
     return {
         "pairs": total,
@@ -251,12 +234,40 @@ def evaluate(
         "shadow_estimate_with_labels": _rounded(label_estimate.recall),
         "scored_pairs": len(scores),
         "scorer_failures": failures,
-        "scorer_recall": _ratio(true_hits, label_hits),
-        "scorer_precision": _ratio(true_hits, said_hits),
-        "scorer_spearman": _rounded(rho),
+        **agreement,
         "end_to_end_recall": _ratio(end_to_end, len(positives)),
         "unreadable_wishes": selection.unreadable_wishes,
         "unreadable_postings": labeled.unreadable_postings,
+    }
+
+
+def _score_all(score, work, concurrency: int) -> tuple[dict[tuple[int, int], int], int]:
+    """Scores of each (pair, (posting, prompt)) that the scorer answered, and the failures."""
+    scores, failures = {}, 0
+    for pair, analysis, error in map_concurrently(lambda args: score(*args), work, concurrency):
+        if error is None:
+            scores[pair] = analysis.score
+        else:
+            failures += 1
+    return scores, failures
+
+
+def _shadow_estimate(kept: set, shadow: dict, hits: dict[tuple[int, int], bool]):
+    """The recall estimate production would make if these chosen pairs were hits."""
+    return estimate_recall(
+        ScoredCandidate(pair[0], "kept" if pair in kept else "shadow", shadow.get(pair, 1.0), hit)
+        for pair, hit in hits.items()
+    )
+
+
+def _agreement(truth: list[int], guess: list[int], threshold: int) -> dict:
+    """The scorer against the labels: recall and precision at the threshold, Spearman."""
+    true_hits = sum(t >= threshold and g >= threshold for t, g in zip(truth, guess, strict=True))
+    varied = len(set(truth)) > 1 and len(set(guess)) > 1
+    return {
+        "scorer_recall": _ratio(true_hits, sum(t >= threshold for t in truth)),
+        "scorer_precision": _ratio(true_hits, sum(g >= threshold for g in guess)),
+        "scorer_spearman": _rounded(spearmanr(truth, guess).statistic) if varied else None,
     }
 
 
