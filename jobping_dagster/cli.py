@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from jobping_dagster.companies.store import redrive_companies
 from jobping_dagster.db.engine import (
     DatabaseUnavailable,
     create_app_engine,
@@ -23,6 +24,7 @@ from jobping_dagster.db.engine import (
     migrate,
     utcnow,
 )
+from jobping_dagster.matching.candidates import companies_chosen_for, redrive_pairs
 from jobping_dagster.notify.outbox import redrive
 from jobping_dagster.postings.csv_import import read_jobspy_csv
 from jobping_dagster.postings.model import SiteScrape
@@ -154,6 +156,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.set_defaults(handler=_notifications_redrive)
 
     cmd = commands.add_parser(
+        "redrive",
+        help="try failed company research or pair scores again now (parked or cooling down)",
+    )
+    cmd.add_argument("what", choices=["companies", "matches"])
+    cmd.add_argument(
+        "--user", help="only this user's pairs, or the companies of this user's chosen postings"
+    )
+    cmd.set_defaults(handler=_redrive)
+
+    cmd = commands.add_parser(
         "serve", help="check the production settings, then run one Dagster process"
     )
     cmd.add_argument("role", choices=ROLES)
@@ -184,15 +196,32 @@ def _parser() -> argparse.ArgumentParser:
 
 def _notifications_redrive(args, settings: Settings) -> int:
     with _engine(settings).begin() as conn:
-        user_id = None
-        if args.user:
-            found = get_user(conn, args.user.strip().lower())
-            if found is None:
-                raise ValueError(f"no user {args.user.strip().lower()}")
-            user_id = found.id
+        user_id = _user_id(conn, args.user)
         count = redrive(conn, args.status, user_id)
     print(f"{count} notifications back to pending: the notification sensor sends them next")
     return 0
+
+
+def _redrive(args, settings: Settings) -> int:
+    with _engine(settings).begin() as conn:
+        user_id = _user_id(conn, args.user)
+        if args.what == "matches":
+            count = redrive_pairs(conn, utcnow(), user_id)
+            print(f"{count} failed pairs due now: the fan-out sensor scores them on its next tick")
+        else:
+            keys = None if user_id is None else companies_chosen_for(conn, user_id)
+            count = redrive_companies(conn, utcnow(), keys)
+            print(f"{count} failed companies due now: the research sensor runs them next")
+    return 0
+
+
+def _user_id(conn: sa.Connection, email: str | None) -> int | None:
+    if not email:
+        return None
+    found = get_user(conn, email.strip().lower())
+    if found is None:
+        raise ValueError(f"no user {email.strip().lower()}")
+    return found.id
 
 
 def _serve(args, _settings: Settings) -> int:
@@ -371,14 +400,17 @@ def _status(args, settings: Settings) -> int:
     print(f"postings         {counts['postings']}")
     print(
         f"companies        {counts['companies']} ({counts['companies_researched']} researched, "
-        f"{counts['companies_failing']} failing)"
+        f"{counts['companies_failing']} failing, {counts['companies_parked']} parked)"
     )
     print(f"users            {counts['users']} ({counts['users_without_prompt']} without a prompt)")
     print(
         f"chosen pairs     {counts['pairs_chosen']} ({counts['pairs_waiting_for_a_partition']} "
         f"waiting for research or a run, {counts['live_pair_partitions']} live partitions)"
     )
-    print(f"matches          {counts['matches']} ({counts['failed_pairs']} pairs failing)")
+    print(
+        f"matches          {counts['matches']} ({counts['failed_pairs']} pairs failing, "
+        f"{counts['parked_pairs']} parked: `jobping redrive` tries them again)"
+    )
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(counts["notifications_by_status"].items()))
     print(f"notifications    {counts['notifications']} ({by_status or 'none'})")
     print(f"pending outbox   {counts['pending_outbox']}")

@@ -17,7 +17,10 @@ from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.selection_sensor import candidate_selection_sensor, selection_job
 from jobping_dagster.matching.sensors import match_fan_out_sensor, match_job
 from jobping_dagster.notify.assets import notifications
-from jobping_dagster.notify.checks import high_score_matches_notified_exactly_once
+from jobping_dagster.notify.checks import (
+    high_score_matches_notified_exactly_once,
+    notifications_are_flowing,
+)
 from jobping_dagster.notify.resources import DiscordResource
 from jobping_dagster.notify.sensors import notification_sensor, notify_job
 from jobping_dagster.postings.assets import scraped_jobs
@@ -77,6 +80,7 @@ CHECKS = [
     prefilter_recall_estimate,
     matches_have_valid_scores_and_analysis,
     high_score_matches_notified_exactly_once,
+    notifications_are_flowing,
 ]
 # The data checks that query the app database as a whole, runnable on their own (CI, cron).
 asset_checks_job = dg.define_asset_job(

@@ -5,6 +5,8 @@ notifications. Used by `jobping run-once` (`make run`) and the end-to-end tests.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from jobping_dagster.companies.sensors import company_research_sensor
 from jobping_dagster.matching.selection_sensor import candidate_selection_sensor
 from jobping_dagster.matching.sensors import match_fan_out_sensor
 from jobping_dagster.notify.sensors import notification_sensor
+from jobping_dagster.partition_status import ACTIVE_RUN_STATUSES
 
 SENSORS = (
     candidate_selection_sensor,
@@ -26,6 +29,9 @@ SENSORS = (
 )
 # Guards against a sensor that keeps asking; a healthy pass needs a handful of ticks.
 MAX_TICKS_PER_SENSOR = 50
+# Runs executed here carry the process that runs them, so a later pass can tell that a run
+# left STARTED belongs to a process that is gone (killed) and fail it.
+TRIGGER_TAG, PID_TAG, HOST_TAG = "jobping/trigger", "jobping/pid", "jobping/host"
 
 log = logging.getLogger("jobping.run_once")
 
@@ -45,6 +51,9 @@ def run_once(
     log_level: str = "INFO",
 ) -> PassReport:
     report = PassReport()
+    dead = fail_runs_of_dead_passes(instance)
+    if dead:
+        on_step(f"{dead} run(s) of an earlier pass that was killed marked failed; redone below")
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     scrape = dg.RunRequest(partition_key=day.isoformat())
     execute_run(defs, instance, "scrape_job", scrape, report, run_config)
@@ -95,6 +104,35 @@ def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResu
                 instance.delete_dynamic_partition(request.partitions_def_name, key)
 
 
+def fail_runs_of_dead_passes(instance: dg.DagsterInstance) -> int:
+    """Marks failed the runs an earlier `run-once` on this host left unfinished when it was
+    killed (its process is gone): their units then count as stranded, and this pass's
+    sensors run them again instead of waiting on them for ever."""
+    host = socket.gethostname()
+    runs = instance.get_runs(
+        dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES, tags={TRIGGER_TAG: "run-once", HOST_TAG: host})
+    )
+    failed = 0
+    for run in runs:
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(
+                run, f"the run-once process {pid} that ran this run is gone (killed?)"
+            )
+            failed += 1
+    return failed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def execute_run(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -105,7 +143,12 @@ def execute_run(
 ) -> None:
     started = time.perf_counter()
     job = defs.resolve_job_def(job_name)
-    tags = {**(request.tags or {}), "jobping/trigger": "run-once"}
+    tags = {
+        **(request.tags or {}),
+        TRIGGER_TAG: "run-once",
+        PID_TAG: str(os.getpid()),
+        HOST_TAG: socket.gethostname(),
+    }
     if request.run_key:
         tags["dagster/run_key"] = request.run_key
     result = job.execute_in_process(

@@ -1,5 +1,6 @@
 """The fan-out sensor: chosen pairs -> partitions and batched runs, read from the app
-database; first-tick and per-tick caps, backpressure, stranded pairs, retention."""
+database; first-tick and per-tick caps, backpressure, stranded and failed pairs retried in
+batches, retention."""
 
 import json
 from datetime import timedelta
@@ -9,11 +10,11 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.db.schema import jobs, match_candidates
+from jobping_dagster.db.schema import jobs, match_candidates, match_failures
 from jobping_dagster.db.schema import user_job_matches as matches_table
 from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
-from jobping_dagster.matching.candidates import save_chosen
+from jobping_dagster.matching.candidates import redrive_pairs, save_chosen
 from jobping_dagster.matching.cascade import KEPT, SHADOW, Chosen
 from jobping_dagster.matching.pairs import parse_pair_key
 from jobping_dagster.matching.resources import PrefilterResource
@@ -166,7 +167,7 @@ def test_pairs_in_flight_are_not_requested_again(engine, db_url):
     assert second.run_requests == []
 
 
-def test_pairs_added_but_never_run_get_one_single_pair_run(engine, db_url):
+def test_pairs_added_but_never_run_are_retried_together_after_the_stranded_delay(engine, db_url):
     now = utcnow()
     store_postings(engine, [posting(n) for n in range(3)], now)
     research(engine, "acme", now)
@@ -178,10 +179,98 @@ def test_pairs_added_but_never_run_get_one_single_pair_run(engine, db_url):
         too_soon = _tick(instance, db_url, cursor=first.cursor)
         age_partitions(engine, STRANDED_AFTER * 2)
         second = _tick(instance, db_url, cursor=first.cursor)
+        second_keys = _requested_keys(instance, second)
+        partitions = instance.get_dynamic_partitions(pair_partitions_def.name)
 
     assert too_soon.run_requests == []  # its run may just not be created yet
-    assert [r.run_key.split(":")[0] for r in second.run_requests] == ["match-retry"] * 3
-    assert {r.partition_key for r in second.run_requests} == set(first_keys)
+    # One batched run over the three, as one partition range.
+    assert [r.run_key.split(":")[0] for r in second.run_requests] == ["match-retry"]
+    assert sorted(second_keys) == sorted(first_keys)
+    assert sorted(partitions) == sorted(first_keys)  # moved, not duplicated
+    assert second.run_requests[0].tags["dagster/max_runtime"]
+
+
+def _end_runs(instance, db_url, requests, will_retry=None):
+    """Creates the requested runs and marks them failed, as a killed worker's runs end."""
+    _queue_runs(instance, db_url, requests)
+    for run in instance.get_runs(dg.RunsFilter(job_name="match_job")):
+        if run.status == dg.DagsterRunStatus.NOT_STARTED:
+            instance.report_run_failed(run, "worker killed")
+            if will_retry is not None:
+                instance.add_run_tags(run.run_id, {"dagster/will_retry": will_retry})
+
+
+def test_pairs_of_a_run_that_ended_without_them_are_retried_at_once(engine, db_url):
+    now = utcnow()
+    store_postings(engine, [posting(n) for n in range(4)], now)
+    research(engine, "acme", now)
+    _choose(engine, [user(engine, "alice@example.com")])
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, db_url)
+        first_keys = _requested_keys(instance, first)
+        _end_runs(instance, db_url, first.run_requests, will_retry="true")
+        waits_for_dagster_retry = _tick(instance, db_url, cursor=first.cursor)
+        for run in instance.get_runs(dg.RunsFilter(job_name="match_job")):
+            instance.add_run_tags(run.run_id, {"dagster/will_retry": "false"})
+        retried = _tick(instance, db_url, cursor=first.cursor)
+        retried_keys = _requested_keys(instance, retried)
+
+    assert waits_for_dagster_retry.run_requests == []
+    assert len(retried.run_requests) == 1
+    assert sorted(retried_keys) == sorted(first_keys)
+
+
+def _fail(engine, keys, attempts, next_attempt_at):
+    now = utcnow()
+    with engine.begin() as conn:
+        for key in keys:
+            user_id, job_id = parse_pair_key(key)
+            conn.execute(
+                match_failures.insert().values(
+                    user_id=user_id,
+                    job_id=job_id,
+                    partition_key=key,
+                    attempts=attempts,
+                    last_error="OpenAI unreachable",
+                    last_attempt_at=now,
+                    next_attempt_at=next_attempt_at,
+                )
+            )
+
+
+def test_failed_pairs_come_back_after_their_cool_down_and_parked_ones_after_redrive(
+    engine, db_url
+):
+    now = utcnow()
+    store_postings(engine, [posting(n) for n in range(4)], now)
+    research(engine, "acme", now)
+    alice = user(engine, "alice@example.com")
+    _choose(engine, [alice])
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, db_url)
+        keys = _requested_keys(instance, first)
+        _end_runs(instance, db_url, first.run_requests, will_retry="false")
+        cooling, parked = keys[:2], keys[2:]
+        _fail(engine, cooling, 1, now + timedelta(minutes=2))
+        _fail(engine, parked, 5, None)
+        during_cool_down = _tick(instance, db_url, cursor=first.cursor)
+        with engine.begin() as conn:
+            conn.execute(
+                match_failures.update()
+                .where(match_failures.c.next_attempt_at.is_not(None))
+                .values(next_attempt_at=now - timedelta(seconds=1))
+            )
+        after_cool_down = _requested_keys(instance, _tick(instance, db_url, cursor=first.cursor))
+        with engine.begin() as conn:
+            assert redrive_pairs(conn, utcnow(), alice) == 4
+        _queue_runs(instance, db_url, [])  # nothing running: the retried run was never created
+        after_redrive = _requested_keys(instance, _tick(instance, db_url, cursor=first.cursor))
+
+    assert during_cool_down.run_requests == []
+    assert sorted(after_cool_down) == sorted(cooling)
+    assert sorted(after_redrive) == sorted(keys)
 
 
 def _scored(engine, keys):

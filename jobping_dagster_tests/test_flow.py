@@ -1,6 +1,8 @@
 """The whole flow, scrape to notification, through the real assets and sensors, on SQLite
 and on PostgreSQL, with the local scorer and with the OpenAI SDK against a fake server."""
 
+import socket
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
@@ -107,7 +109,7 @@ def test_whole_flow_on_the_embedded_default(settings, discord):
 
         checks = defs.resolve_job_def("asset_checks_job").execute_in_process(instance=instance)
     evaluations = checks.get_asset_check_evaluations()
-    assert len(evaluations) == 4
+    assert len(evaluations) == 5
     assert all(e.passed for e in evaluations), [e.metadata for e in evaluations if not e.passed]
 
 
@@ -130,3 +132,41 @@ def test_whole_flow_with_openai_sdk_against_a_fake_server(settings, discord, mon
         # One call per scored pair, per company, and per prompt read into wishes.
         assert len(openai.requests) == n_matches + n_companies + 2
         assert models == {openai_settings.openai_model}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: connections refused
+
+
+def test_an_openai_outage_spends_one_attempt_and_work_resumes_after_the_cool_down(
+    settings, discord, monkeypatch
+):
+    """An outage used to spend every attempt of every company in flight inside one run
+    (three attempts in about 80 s) and park them all. Now a run spends one attempt, the
+    next waits out a cool-down, and nothing is parked."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{_closed_port()}/v1")
+    down = Settings.from_env()
+    engine = get_engine(down.database_url)
+    ids = _seed_users(engine, discord)
+    with dg.DagsterInstance.ephemeral() as instance:
+        during = run_once(build_definitions(down), instance, utcnow().date())
+        with engine.connect() as conn:
+            failed = conn.execute(sa.select(companies).where(companies.c.info.is_(None))).all()
+
+        with FakeOpenAI() as openai:
+            monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
+            up = build_definitions(Settings.from_env())
+            too_soon = run_once(up, instance, utcnow().date())
+            with engine.begin() as conn:  # the cool-down passes
+                conn.execute(companies.update().values(next_attempt_at=utcnow()))
+            after = run_once(up, instance, utcnow().date())
+
+    assert during.runs["research_job"] >= 1 and during.failed_runs
+    assert failed and all(c.research_attempts == 1 for c in failed)
+    assert all(c.next_attempt_at is not None for c in failed)  # none parked
+    assert "APIConnectionError" in failed[0].last_error or "connect" in failed[0].last_error
+    assert too_soon.runs.get("research_job", 0) == 0
+    _assert_flow_complete(engine, discord, ids, after)

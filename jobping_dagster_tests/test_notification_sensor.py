@@ -11,6 +11,7 @@ from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.store import load_pair_inputs, save_match
 from jobping_dagster.notify import sensors
 from jobping_dagster.notify.assets import notifications as notifications_asset
+from jobping_dagster.notify.checks import notifications_are_flowing
 from jobping_dagster.notify.resources import DiscordResource
 from jobping_dagster.notify.sensors import notification_sensor
 from jobping_dagster_tests.builders import posting, research, store_postings, user
@@ -124,3 +125,56 @@ def test_no_second_drain_while_one_is_still_queued(engine, db_url):
     assert len(first.run_requests) == 1
     assert second.run_requests == []
     assert second.skip_reason.skip_message == "a drain is already queued"
+
+
+def test_a_drain_that_failed_before_claiming_is_followed_by_another(
+    engine, db_url, monkeypatch, capfd
+):
+    """The outbox stall: a drain failing before it claims anything (its database down) left
+    the outbox state, hence the run key, unchanged, and every later request was skipped as
+    already done. Now the key moves on with the minute, and a long wait is reported."""
+    alice = _setup(engine)
+    with dg.DagsterInstance.ephemeral() as instance:
+        _score(engine, instance, f"u{alice}-j1", 90)
+        first = _tick(instance, db_url)
+        [request] = first.run_requests
+        unreachable = AppDatabase(url="postgresql+psycopg2://postgres@127.0.0.1:9/none")
+        defs = dg.Definitions(
+            assets=[notifications_asset],
+            jobs=[sensors.notify_job],
+            resources={"app_db": unreachable, "discord": DiscordResource()},
+        )
+        drain = defs.resolve_job_def("notify_job").execute_in_process(
+            instance=instance, tags={"dagster/run_key": request.run_key}, raise_on_error=False
+        )
+        with engine.connect() as conn:
+            status = conn.execute(sa.select(notifications.c.status)).scalar_one()
+        keys_run = {run.tags.get("dagster/run_key") for run in instance.get_runs()}
+
+        later = utcnow() + timedelta(seconds=61)
+        monkeypatch.setattr(sensors, "utcnow", lambda: later)
+        retried = _tick(instance, db_url, cursor=first.cursor)
+        stalled_at = utcnow() + sensors.STALLED_AFTER + timedelta(minutes=1)
+        monkeypatch.setattr(sensors, "utcnow", lambda: stalled_at)
+        capfd.readouterr()
+        _tick(instance, db_url, cursor=first.cursor)
+        logged = capfd.readouterr().err
+
+    assert not drain.success and status == "pending"  # failed, claimed nothing
+    assert len(retried.run_requests) == 1
+    assert retried.run_requests[0].run_key not in keys_run
+    assert "has been due for 11 min" in logged
+
+
+def test_the_flowing_check_fails_when_a_notification_waits_too_long(engine, db_url):
+    alice = _setup(engine)
+    with dg.DagsterInstance.ephemeral() as instance:
+        _score(engine, instance, f"u{alice}-j1", 90)
+    fresh = notifications_are_flowing(dg.build_asset_check_context(), AppDatabase(url=db_url))
+    with engine.begin() as conn:
+        conn.execute(notifications.update().values(created_at=utcnow() - timedelta(minutes=30)))
+    stalled = notifications_are_flowing(dg.build_asset_check_context(), AppDatabase(url=db_url))
+
+    assert fresh.passed
+    assert not stalled.passed
+    assert stalled.metadata["longest_wait_seconds"].value >= 30 * 60

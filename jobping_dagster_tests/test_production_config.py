@@ -59,10 +59,11 @@ def test_the_ecs_instance_is_the_production_instance_with_runs_on_ecs():
     local = _instance("deploy/dagster.yaml")
     ecs = _instance("deploy/ecs/dagster.yaml")
     assert ecs["run_launcher"]["class"] == "EcsRunLauncher"
-    assert "run_launcher" not in local  # runs are subprocesses of the code server
+    # Locally runs are subprocesses of the code server, whose health the launcher checks.
+    assert local["run_launcher"]["class"] == "HealthCheckedRunLauncher"
     ecs_runs, local_runs = ecs["concurrency"].pop("runs"), local["concurrency"].pop("runs")
     assert ecs_runs["max_concurrent_runs"] >= local_runs["max_concurrent_runs"]
-    del ecs["run_launcher"]
+    del ecs["run_launcher"], local["run_launcher"]
     assert ecs == local
 
 

@@ -7,24 +7,10 @@ from jobping_dagster.companies.store import load_company, record_research_failur
 from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.llm.models import LLMError
-from jobping_dagster.llm.resources import LLMResource
+from jobping_dagster.llm.resources import LLM_POOL, LLMResource
+from jobping_dagster.retries import describe_next_attempt, failure_reason, is_retryable
 
 company_partitions_def = dg.DynamicPartitionsDefinition(name="companies")
-
-# Concurrency pool of the assets that call the LLM: the instance caps how many of their runs
-# go at once (deploy/dagster.yaml), so OpenAI's rate limits are shared, not raced for.
-LLM_POOL = "openai"
-# Transient LLM trouble (rate limits, 5xx, malformed output) is retried with backoff;
-# a quota error or an unknown company fails at once (Failure(allow_retries=False)).
-LLM_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-
-
-def _retryable(error: Exception) -> bool:
-    """Waiting may help a rate limit or a 5xx, never a quota error or a rejected request."""
-    return error.retryable if isinstance(error, LLMError) else True
 
 
 class ResearchConfig(dg.Config):
@@ -38,7 +24,8 @@ class ResearchConfig(dg.Config):
     kinds={"openai", "sql"},
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=RESEARCH_MAX_AGE),
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=LLM_RETRY_POLICY,
+    # No in-run retry: a failed company is requested again by the research sensor after a
+    # cool-down (retries.py), so a short outage does not use up its attempts.
     pool=LLM_POOL,
     output_required=False,
 )
@@ -59,7 +46,7 @@ def company_info(
         for key in context.partition_keys:
             company, facts = load_company(conn, key)
             if company is None:
-                failures[key] = ("no such company in the jobs table", False)
+                failures[key] = "no such company in the jobs table"
             elif is_fresh(company.info_updated_at, now) and not config.force:
                 yield dg.AssetMaterialization(
                     asset_key=context.asset_key,
@@ -90,19 +77,18 @@ def company_info(
                 },
             )
             continue
-        reason = error.reason if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
+        reason = failure_reason(error)
         with engine.begin() as conn:
-            attempts = record_research_failure(conn, key, reason)
-        failures[key] = (
-            f"{reason} (attempt {attempts})",
-            _retryable(error),
-        )
-        context.log.warning(f"research of {key} failed: {reason}")
+            attempts, next_at = record_research_failure(
+                conn, key, reason, retryable=is_retryable(error), now=utcnow()
+            )
+        failures[key] = f"{reason} (attempt {attempts}; {describe_next_attempt(next_at, utcnow())})"
+        context.log.warning(f"research of {key} failed: {failures[key]}")
 
     if failures:
         raise dg.Failure(
             description=f"{len(failures)} of {len(context.partition_keys)} companies failed: "
-            + "; ".join(f"{key}: {reason}" for key, (reason, _) in sorted(failures.items())[:10]),
-            metadata={"failed_companies": {key: reason for key, (reason, _) in failures.items()}},
-            allow_retries=all(retryable for _, retryable in failures.values()),
+            + "; ".join(f"{key}: {reason}" for key, reason in sorted(failures.items())[:10]),
+            metadata={"failed_companies": failures},
+            allow_retries=False,
         )

@@ -4,8 +4,6 @@ until it is older than this."""
 from datetime import datetime, timedelta
 
 RESEARCH_MAX_AGE = timedelta(days=180)
-# Research that keeps failing stops being requested automatically; an operator reruns it.
-MAX_AUTOMATIC_ATTEMPTS = 3
 
 
 def is_fresh(info_updated_at: datetime | None, now: datetime) -> bool:

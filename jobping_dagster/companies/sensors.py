@@ -7,7 +7,12 @@ from jobping_dagster.companies.store import companies_to_research
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
-from jobping_dagster.partition_status import batched_run_requests, stranded_partitions
+from jobping_dagster.partition_status import (
+    batched_run_requests,
+    moved_to_end,
+    partitions_in_active_runs,
+)
+from jobping_dagster.run_limits import research_run_tags
 from jobping_dagster.settings import sensor_interval_seconds
 
 research_job = dg.define_asset_job(
@@ -27,34 +32,31 @@ COMPANIES_PER_RUN = 20
 )
 def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Requests research for companies of recent postings whose profile is missing or older
-    than 180 days: new companies in batched runs, others (refresh, stranded) one by one."""
+    than 180 days, in batched runs: new companies, and known ones that are due again (a
+    refresh, a cool-down after a failure that has passed, a run that died)."""
     now = utcnow()
     limit = FIRST_TICK_MAX_COMPANIES if context.cursor is None else MAX_COMPANIES_PER_TICK
     with app_db.engine().connect() as conn:
         due = companies_to_research(conn, now=now, active_since=now - FAN_OUT_WINDOW, limit=limit)
     existing = set(context.instance.get_dynamic_partitions(company_partitions_def.name))
+    busy = partitions_in_active_runs(context.instance, research_job.name, company_partitions_def)
     new_keys = [c.key for c in due if c.key not in existing]
-    known = {c.key: c for c in due if c.key in existing}
-    retry = stranded_partitions(
-        context.instance, research_job.name, company_info.key, company_partitions_def, list(known)
+    retry_keys = [c.key for c in due if c.key in existing and c.key not in busy]
+    requests = batched_run_requests(new_keys, COMPANIES_PER_RUN, "research", research_run_tags)
+    # The minute in the key lets a run that died before recording anything be requested again.
+    requests += batched_run_requests(
+        retry_keys, COMPANIES_PER_RUN, f"research-retry:{now:%Y%m%dT%H%M}", research_run_tags
     )
-    requests = batched_run_requests(new_keys, COMPANIES_PER_RUN, "research")
-    requests += [
-        dg.RunRequest(
-            partition_key=key,
-            run_key=f"research:{key}:{known[key].attempts}:{known[key].info_updated_at or 'none'}",
-        )
-        for key in retry
-    ]
     if not requests:
         return dg.SensorResult(
             skip_reason=f"no company needs research ({len(due)} due, all in progress)",
             cursor=now.isoformat(),
         )
+    # Retried keys go after the new ones, in order, so each batch is one partition range.
+    partition_requests = moved_to_end(company_partitions_def, retry_keys)
+    partition_requests.append(company_partitions_def.build_add_request(new_keys + retry_keys))
     return dg.SensorResult(
         run_requests=requests,
-        dynamic_partitions_requests=(
-            [company_partitions_def.build_add_request(new_keys)] if new_keys else []
-        ),
+        dynamic_partitions_requests=partition_requests,
         cursor=now.isoformat(),
     )

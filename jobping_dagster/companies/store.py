@@ -7,10 +7,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from jobping_dagster.companies.freshness import MAX_AUTOMATIC_ATTEMPTS, RESEARCH_MAX_AGE
+from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE
 from jobping_dagster.db.schema import companies, jobs
 from jobping_dagster.llm.models import CompanyFacts, CompanyProfile
 from jobping_dagster.matching.inputs import job_for_scoring
+from jobping_dagster.retries import next_attempt_at
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ def companies_to_research(
     conn: sa.Connection, *, now: datetime, active_since: datetime, limit: int
 ) -> list[CompanyToResearch]:
     """Companies with a posting seen since `active_since` whose research is missing or older
-    than six months, leaving out those that failed too often (they wait for an operator)."""
+    than six months: never tried, or failed and past their cool-down. Parked ones (failed
+    for good) wait for an operator."""
     recent = sa.select(jobs.c.company_key).where(jobs.c.last_seen_at >= active_since)
     query = (
         sa.select(companies.c.key, companies.c.info_updated_at, companies.c.research_attempts)
@@ -35,7 +37,12 @@ def companies_to_research(
                 companies.c.info_updated_at < now - RESEARCH_MAX_AGE,
             )
         )
-        .where(companies.c.research_attempts < MAX_AUTOMATIC_ATTEMPTS)
+        .where(
+            sa.or_(
+                companies.c.research_attempts == 0,
+                companies.c.next_attempt_at <= now,
+            )
+        )
         .order_by(companies.c.created_at, companies.c.key)
         .limit(limit)
     )
@@ -81,20 +88,37 @@ def save_company_info(
             researched_by=model,
             research_attempts=0,
             last_error=None,
+            next_attempt_at=None,
         )
     )
 
 
-def record_research_failure(conn: sa.Connection, key: str, error: str) -> int:
-    """Counts the failed attempt; returns the attempt count."""
+def record_research_failure(
+    conn: sa.Connection, key: str, error: str, *, retryable: bool, now: datetime
+) -> tuple[int, datetime | None]:
+    """Counts the failed attempt and schedules the next; returns the attempt count and when
+    the next attempt is due (None: parked)."""
+    attempts = (
+        1
+        + conn.execute(
+            sa.select(companies.c.research_attempts).where(companies.c.key == key)
+        ).scalar_one()
+    )
+    next_at = next_attempt_at(attempts, retryable, now)
     conn.execute(
         companies.update()
         .where(companies.c.key == key)
-        .values(research_attempts=companies.c.research_attempts + 1, last_error=error)
+        .values(research_attempts=attempts, last_error=error, next_attempt_at=next_at)
     )
-    return conn.execute(
-        sa.select(companies.c.research_attempts).where(companies.c.key == key)
-    ).scalar_one()
+    return attempts, next_at
+
+
+def redrive_companies(conn: sa.Connection, now: datetime, keys: list[str] | None = None) -> int:
+    """Makes failed research (parked or cooling down) due now with a fresh attempt count."""
+    query = companies.update().where(companies.c.research_attempts > 0)
+    if keys is not None:
+        query = query.where(companies.c.key.in_(keys))
+    return conn.execute(query.values(research_attempts=0, next_attempt_at=now)).rowcount
 
 
 def stale_companies_in_use(

@@ -48,6 +48,8 @@ companies = sa.Table(
     sa.Column("research_attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # When failed research is tried again; NULL after a failure: parked for an operator.
+    sa.Column("next_attempt_at", sa.DateTime, nullable=True),
 )
 
 jobs = sa.Table(
@@ -158,6 +160,8 @@ match_failures = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text, nullable=False),
     sa.Column("last_attempt_at", sa.DateTime, nullable=False),
+    # When the pair is scored again; NULL: parked for an operator (`jobping redrive`).
+    sa.Column("next_attempt_at", sa.DateTime, nullable=True, index=True),
 )
 
 # One notification per high-score match; also the delivery outbox for Discord.

@@ -25,6 +25,9 @@ from jobping_dagster.llm.prompts import WISHES_PROMPT_VERSION
 # Guards lazy client creation. Module level: a lock inside the resource would not survive
 # the copies Dagster and pydantic make of resource instances.
 _CLIENT_LOCK = threading.Lock()
+# Concurrency pool of the assets that call the LLM: the instance caps how many of their runs
+# go at once (deploy/dagster.yaml), so OpenAI's rate limits are shared, not raced for.
+LLM_POOL = "openai"
 
 
 class LLMResource(dg.ConfigurableResource):

@@ -2,13 +2,11 @@
 
 import dagster as dg
 
-from jobping_dagster.companies.assets import LLM_POOL, LLM_RETRY_POLICY, _retryable
 from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.llm.models import LLMError
 from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
-from jobping_dagster.llm.resources import LLMResource
+from jobping_dagster.llm.resources import LLM_POOL, LLMResource
 from jobping_dagster.matching.store import (
     PairInput,
     load_pair_inputs,
@@ -16,6 +14,7 @@ from jobping_dagster.matching.store import (
     save_match,
     up_to_date_keys,
 )
+from jobping_dagster.retries import describe_next_attempt, failure_reason, is_retryable
 
 pair_partitions_def = dg.DynamicPartitionsDefinition(name="user_job_pairs")
 
@@ -32,7 +31,8 @@ class MatchConfig(dg.Config):
     group_name="matching",
     kinds={"openai", "sql"},
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=LLM_RETRY_POLICY,
+    # No in-run retry: a failed pair is requested again by the fan-out sensor after a
+    # cool-down (retries.py), so a short outage does not use up its attempts.
     pool=LLM_POOL,
     output_required=False,
 )
@@ -58,7 +58,8 @@ def user_job_matches(
                 conn, inputs, model=llm.model_name, prompt_version=MATCH_PROMPT_VERSION
             )
         )
-    failures = {key: (reason, False) for key, reason in unusable.items()}
+    # Not retried: the fan-out only re-drives pairs of existing users with a prompt.
+    failures = dict(unusable)
     to_score = {key: pair for key, pair in inputs.items() if key not in skip}
     if skip:
         context.log.info(f"{len(skip)} pairs already scored with this model and prompt: skipped")
@@ -92,16 +93,13 @@ def user_job_matches(
                 },
             )
             continue
-        reason = error.reason if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
+        reason = failure_reason(error)
         with engine.begin() as conn:
-            attempts = record_match_failure(
-                conn, key=key, user_id=pair.user_id, job_id=pair.job_id, error=reason, now=utcnow()
+            attempts, next_at = record_match_failure(
+                conn, key, error=reason, retryable=is_retryable(error), now=utcnow()
             )
-        failures[key] = (
-            f"{reason} (attempt {attempts})",
-            _retryable(error),
-        )
-        context.log.warning(f"scoring {key} failed: {reason}")
+        failures[key] = f"{reason} (attempt {attempts}; {describe_next_attempt(next_at, utcnow())})"
+        context.log.warning(f"scoring {key} failed: {failures[key]}")
 
     context.log.info(
         f"{len(to_score) - len(failures.keys() & to_score.keys())} pairs scored, "
@@ -110,9 +108,9 @@ def user_job_matches(
     if failures:
         raise dg.Failure(
             description=f"{len(failures)} of {len(keys)} pairs failed: "
-            + "; ".join(f"{key}: {reason}" for key, (reason, _) in sorted(failures.items())[:10]),
-            metadata={"failed_pairs": {key: reason for key, (reason, _) in failures.items()}},
-            allow_retries=all(retryable for _, retryable in failures.values()),
+            + "; ".join(f"{key}: {reason}" for key, reason in sorted(failures.items())[:10]),
+            metadata={"failed_pairs": failures},
+            allow_retries=False,
         )
 
 

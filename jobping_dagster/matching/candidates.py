@@ -172,13 +172,30 @@ def mark_fanned_out(
         )
 
 
-def stranded_pairs(
-    conn: sa.Connection, *, added_before: datetime, busy_run_keys: set[str], limit: int
+def pairs_to_retry(
+    conn: sa.Connection,
+    *,
+    now: datetime,
+    stranded_before: datetime,
+    busy_run_keys: set[str],
+    ended_run_keys: set[str],
+    limit: int,
 ) -> list[tuple[int, int]]:
-    """Pairs whose partition was added but that were neither scored nor failed, and whose
-    run is not queued or running: a lost tick, a killed or canceled run."""
+    """Unscored pairs with a live partition, of an active user with a prompt, whose run is
+    not queued or running, and that either
+    - failed, and their cool-down has passed (parked failures wait for `jobping redrive`), or
+    - neither scored nor failed: stranded by a run that ended without them (killed, canceled,
+      not retried) or, when no such run is known (a lost tick), fanned out before
+      `stranded_before`."""
     query = (
-        sa.select(match_candidates.c.user_id, match_candidates.c.job_id, match_candidates.c.run_key)
+        sa.select(
+            match_candidates.c.user_id,
+            match_candidates.c.job_id,
+            match_candidates.c.run_key,
+            match_candidates.c.partition_added_at,
+            match_failures.c.user_id.label("failed"),
+        )
+        .join(users, users.c.id == match_candidates.c.user_id)
         .outerjoin(
             user_job_matches,
             sa.and_(
@@ -193,19 +210,47 @@ def stranded_pairs(
                 match_failures.c.job_id == match_candidates.c.job_id,
             ),
         )
-        .where(match_candidates.c.partition_added_at <= added_before)
+        .where(match_candidates.c.partition_added_at.is_not(None))
         .where(match_candidates.c.partition_deleted_at.is_(None))
         .where(user_job_matches.c.id.is_(None))
-        .where(match_failures.c.user_id.is_(None))
+        .where(users.c.active.is_(True))
+        .where(PROMPT_LENGTH > 0)
+        .where(sa.or_(match_failures.c.user_id.is_(None), match_failures.c.next_attempt_at <= now))
         .order_by(match_candidates.c.partition_added_at, match_candidates.c.job_id)
     )
-    stranded = []
+    due = []
     for row in conn.execute(query):
-        if row.run_key not in busy_run_keys:
-            stranded.append((row.user_id, row.job_id))
-            if len(stranded) >= limit:
+        if row.run_key in busy_run_keys:
+            continue
+        if (
+            row.failed is not None
+            or row.run_key in ended_run_keys
+            or row.partition_added_at <= stranded_before
+        ):
+            due.append((row.user_id, row.job_id))
+            if len(due) >= limit:
                 break
-    return stranded
+    return due
+
+
+def companies_chosen_for(conn: sa.Connection, user_id: int) -> list[str]:
+    """Companies of the postings chosen for this user: their research gates the user's pairs."""
+    query = (
+        sa.select(jobs.c.company_key)
+        .join(match_candidates, match_candidates.c.job_id == jobs.c.id)
+        .where(match_candidates.c.user_id == user_id)
+        .distinct()
+    )
+    return list(conn.execute(query).scalars())
+
+
+def redrive_pairs(conn: sa.Connection, now: datetime, user_id: int | None = None) -> int:
+    """Makes failed pairs (parked or cooling down) due now with a fresh attempt count; the
+    fan-out sensor runs them on its next tick."""
+    query = match_failures.update()
+    if user_id is not None:
+        query = query.where(match_failures.c.user_id == user_id)
+    return conn.execute(query.values(attempts=0, next_attempt_at=now)).rowcount
 
 
 def expired_partitions(

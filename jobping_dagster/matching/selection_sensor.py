@@ -12,9 +12,14 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import users
 from jobping_dagster.matching.candidate_assets import match_candidates
 from jobping_dagster.postings.assets import scraped_jobs
+from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
 from jobping_dagster.settings import sensor_interval_seconds
 
-selection_job = dg.define_asset_job("selection_job", selection=[match_candidates])
+selection_job = dg.define_asset_job(
+    "selection_job",
+    selection=[match_candidates],
+    tags=max_runtime_tags(JOB_MAX_RUNTIME_SECONDS["selection_job"]),
+)
 
 # Yesterday too: a scrape that finished just after midnight still gets its selection.
 DAYS_WATCHED = 2

@@ -15,13 +15,19 @@ from jobping_dagster.matching.candidates import (
     mark_fanned_out,
     mark_partitions_deleted,
     pairs_to_fan_out,
-    stranded_pairs,
+    pairs_to_retry,
     users_without_prompt,
     waiting_pairs,
 )
 from jobping_dagster.matching.pairs import pair_key
 from jobping_dagster.matching.resources import PrefilterResource
-from jobping_dagster.partition_status import active_run_keys, batched_run_requests
+from jobping_dagster.partition_status import (
+    active_run_keys,
+    batched_run_requests,
+    ended_run_keys,
+    moved_to_end,
+)
+from jobping_dagster.run_limits import match_run_tags
 from jobping_dagster.settings import sensor_interval_seconds
 
 match_job = dg.define_asset_job(
@@ -35,9 +41,12 @@ MAX_PAIRS_PER_TICK = 2000
 # A launched run costs about 4 s of CPU before its first pair: batches amortize it.
 PAIRS_PER_RUN = 100
 # A pair whose partition exists but that is neither scored, failed nor in an active run
-# this long after it was fanned out was stranded (a lost tick, a killed run).
+# this long after it was fanned out was stranded by a lost tick. A pair whose run ended
+# without it (killed, canceled) is stranded as soon as that run ends.
 STRANDED_AFTER = timedelta(minutes=10)
-MAX_RETRIES_PER_TICK = 20
+# Retried pairs are moved to the end of the partitions, so they go in batched runs too;
+# each move is a delete (about 11 ms), hence the bound.
+MAX_RETRIES_PER_TICK = 300
 # Dagster deletes a dynamic partition per call (about 11 ms each on PostgreSQL here, a new
 # connection each): 200 a tick is 2 s of daemon time, and 500,000 a day at 30 s ticks.
 MAX_DELETES_PER_TICK = 200
@@ -54,10 +63,14 @@ def match_fan_out_sensor(
     """Adds a `u<user>-j<job>` partition for each pair the cascade chose (`match_candidates`)
     whose company research is fresh, and requests runs of PAIRS_PER_RUN pairs. Requests no
     new run while `max_active_match_runs` match runs are queued or running (backpressure).
-    Gives a stranded pair one single-pair run, and deletes pair partitions older than the
-    retention age (their rows stay in the app database)."""
+    Runs again, in batches, the pairs whose cool-down after a failure has passed and those a
+    killed run or a lost tick stranded. Deletes pair partitions older than the retention age
+    (their rows stay in the app database)."""
     now = utcnow()
     busy = active_run_keys(context.instance, match_job.name)
+    ended, awaiting_retry = ended_run_keys(
+        context.instance, match_job.name, since=now - STRANDED_AFTER
+    )
     room = max(prefilter.max_active_match_runs - len(busy), 0)
     limit = FIRST_TICK_MAX_PAIRS if context.cursor is None else MAX_PAIRS_PER_TICK
     requests: list[dg.RunRequest] = []
@@ -65,27 +78,23 @@ def match_fan_out_sensor(
     retry_keys: list[str] = []
     with app_db.engine().begin() as conn:
         pairs = pairs_to_fan_out(conn, now, min(limit, room * PAIRS_PER_RUN)) if room else []
-        for start in range(0, len(pairs), PAIRS_PER_RUN):
-            batch = pairs[start : start + PAIRS_PER_RUN]
-            keys = [pair_key(*pair) for pair in batch]
-            [request] = batched_run_requests(keys, PAIRS_PER_RUN, "match")
-            mark_fanned_out(conn, batch, request.run_key, now)
-            requests.append(request)
-            new_keys += keys
-        retry_room = min(MAX_RETRIES_PER_TICK, room - len(requests))
-        stranded = (
-            stranded_pairs(
-                conn, added_before=now - STRANDED_AFTER, busy_run_keys=busy, limit=retry_room
+        requests += _batched_runs(conn, pairs, "match", now)
+        new_keys += [pair_key(*pair) for pair in pairs]
+        retry_room = min(MAX_RETRIES_PER_TICK, (room - len(requests)) * PAIRS_PER_RUN)
+        retried = (
+            pairs_to_retry(
+                conn,
+                now=now,
+                stranded_before=now - STRANDED_AFTER,
+                busy_run_keys=busy | awaiting_retry,
+                ended_run_keys=ended,
+                limit=retry_room,
             )
             if retry_room > 0
             else []
         )
-        for pair in stranded:
-            key = pair_key(*pair)
-            run_key = f"match-retry:{key}:{now:%Y%m%dT%H%M%S}"
-            mark_fanned_out(conn, [pair], run_key, now)
-            requests.append(dg.RunRequest(partition_key=key, run_key=run_key))
-            retry_keys.append(key)
+        requests += _batched_runs(conn, retried, f"match-retry:{now:%Y%m%dT%H%M%S}", now)
+        retry_keys += [pair_key(*pair) for pair in retried]
         retention = timedelta(days=prefilter.pair_retention_days)
         expired = expired_partitions(conn, now - retention, MAX_DELETES_PER_TICK)
         mark_partitions_deleted(conn, expired, now)
@@ -106,9 +115,9 @@ def match_fan_out_sensor(
             "active_runs": len(busy),
         }
     )
-    partition_requests = []
-    # Retried keys are added again too: a lost tick may never have added them (adding an
-    # existing key does nothing). After the new keys, so each batch stays one range.
+    # Retried keys are deleted and added again: after the new keys, in order, so each batch
+    # is one partition range (and a lost tick may never have added them at all).
+    partition_requests = moved_to_end(pair_partitions_def, retry_keys)
     if new_keys or retry_keys:
         partition_requests.append(pair_partitions_def.build_add_request(new_keys + retry_keys))
     if expired:
@@ -123,3 +132,16 @@ def match_fan_out_sensor(
     return dg.SensorResult(
         run_requests=requests, dynamic_partitions_requests=partition_requests, cursor=cursor
     )
+
+
+def _batched_runs(conn, pairs: list[tuple[int, int]], prefix: str, now) -> list[dg.RunRequest]:
+    """Runs of PAIRS_PER_RUN consecutive pairs, each pair marked with its run's key."""
+    requests = []
+    for start in range(0, len(pairs), PAIRS_PER_RUN):
+        batch = pairs[start : start + PAIRS_PER_RUN]
+        [request] = batched_run_requests(
+            [pair_key(*pair) for pair in batch], PAIRS_PER_RUN, prefix, match_run_tags
+        )
+        mark_fanned_out(conn, batch, request.run_key, now)
+        requests.append(request)
+    return requests

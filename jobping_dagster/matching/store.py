@@ -22,6 +22,7 @@ from jobping_dagster.llm.models import CompanyProfile, JobForScoring, MatchAnaly
 from jobping_dagster.matching.inputs import job_for_scoring, prompt_hash
 from jobping_dagster.matching.pairs import parse_pair_key
 from jobping_dagster.notify.message import NotificationView, format_notification_text
+from jobping_dagster.retries import next_attempt_at
 
 
 @dataclass(frozen=True)
@@ -209,20 +210,24 @@ def notification_view(
 
 
 def record_match_failure(
-    conn: sa.Connection, *, key: str, user_id: int, job_id: int, error: str, now: datetime
-) -> int:
-    """Counts a failed attempt for the pair; returns the attempt count."""
+    conn: sa.Connection, key: str, *, error: str, retryable: bool, now: datetime
+) -> tuple[int, datetime | None]:
+    """Counts a failed attempt for the pair and schedules the next; returns the attempt
+    count and when the next attempt is due (None: parked)."""
+    user_id, job_id = parse_pair_key(key)
     existing = conn.execute(
         sa.select(match_failures.c.attempts).where(
             match_failures.c.user_id == user_id, match_failures.c.job_id == job_id
         )
     ).scalar_one_or_none()
     attempts = (existing or 0) + 1
+    next_at = next_attempt_at(attempts, retryable, now)
     values = {
         "partition_key": key,
         "attempts": attempts,
         "last_error": error,
         "last_attempt_at": now,
+        "next_attempt_at": next_at,
     }
     if existing is None:
         conn.execute(match_failures.insert().values(user_id=user_id, job_id=job_id, **values))
@@ -232,4 +237,4 @@ def record_match_failure(
             .where(match_failures.c.user_id == user_id, match_failures.c.job_id == job_id)
             .values(**values)
         )
-    return attempts
+    return attempts, next_at

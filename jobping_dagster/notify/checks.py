@@ -1,10 +1,11 @@
 import dagster as dg
 import sqlalchemy as sa
 
+from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import notifications, user_job_matches
 from jobping_dagster.notify.assets import notifications as notifications_asset
-from jobping_dagster.notify.outbox import outbox_counts
+from jobping_dagster.notify.outbox import STALLED_AFTER, oldest_due_since, outbox_counts
 
 CHECK_NOTIFIED_ONCE = "high_score_matches_notified_exactly_once"
 
@@ -31,6 +32,24 @@ def high_score_matches_notified_exactly_once(app_db: AppDatabase) -> dg.AssetChe
         metadata={
             "matches_without_exactly_one": len(wrong),
             "examples": [f"{key}: {count} notifications" for key, count in wrong[:20]],
+            "outbox_by_status": totals,
+        },
+    )
+
+
+@dg.asset_check(asset=notifications_asset)
+def notifications_are_flowing(app_db: AppDatabase) -> dg.AssetCheckResult:
+    """No notification has been due for longer than the stall limit: drains run and send."""
+    now = utcnow()
+    with app_db.engine().connect() as conn:
+        due_since = oldest_due_since(conn, now)
+        totals = outbox_counts(conn)
+    waited = (now - due_since).total_seconds() if due_since else 0.0
+    return dg.AssetCheckResult(
+        passed=waited <= STALLED_AFTER.total_seconds(),
+        metadata={
+            "longest_wait_seconds": round(waited),
+            "limit_seconds": round(STALLED_AFTER.total_seconds()),
             "outbox_by_status": totals,
         },
     )

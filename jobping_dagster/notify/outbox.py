@@ -20,6 +20,9 @@ from jobping_dagster.notify.message import build_discord_payload
 from jobping_dagster.notify.model import DeliveryResult
 
 STALE_SENDING = timedelta(minutes=10)
+# A notification due for longer than this means drains are failing: the notification
+# sensor warns on each tick and the `notifications_are_flowing` check fails.
+STALLED_AFTER = timedelta(minutes=10)
 MAX_DELIVERY_ATTEMPTS = 6
 OPEN_STATUSES = ("pending", "retry")
 # What an operator may send again after fixing the cause (`jobping notifications redrive`).
@@ -179,6 +182,16 @@ def _due(now: datetime):
         notifications.c.status == "pending",
         sa.and_(notifications.c.status == "retry", notifications.c.next_attempt_at <= now),
     )
+
+
+def oldest_due_since(conn: sa.Connection, now: datetime) -> datetime | None:
+    """Since when the longest-waiting due notification has been due (None: nothing due): a
+    pending one since it was created, a retry since its next attempt time."""
+    due_since = sa.case(
+        (notifications.c.status == "pending", notifications.c.created_at),
+        else_=notifications.c.next_attempt_at,
+    )
+    return conn.execute(sa.select(sa.func.min(due_since)).where(_due(now))).scalar_one()
 
 
 def due_marker(conn: sa.Connection, now: datetime) -> str | None:

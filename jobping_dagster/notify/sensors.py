@@ -8,10 +8,15 @@ from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.notify.assets import notifications
-from jobping_dagster.notify.outbox import due_marker
+from jobping_dagster.notify.outbox import STALLED_AFTER, due_marker, oldest_due_since
+from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
 from jobping_dagster.settings import sensor_interval_seconds
 
-notify_job = dg.define_asset_job("notify_job", selection=[notifications])
+notify_job = dg.define_asset_job(
+    "notify_job",
+    selection=[notifications],
+    tags=max_runtime_tags(JOB_MAX_RUNTIME_SECONDS["notify_job"]),
+)
 
 PAGE_SIZE = 1000
 # Bounds one tick's work so it stays far below the sensor timeout; the rest waits.
@@ -26,8 +31,9 @@ MAX_PAGES_PER_TICK = 20
 def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Follows every new match materialization; when the outbox holds due notifications
     (new high scores, or retries whose time has come) requests one drain run. The app
-    database decides what is due; the run key follows the outbox state, so a drain already
-    queued for the same state is not requested twice."""
+    database decides what is due. The run key is the outbox state and the minute: a drain
+    for the same state is not requested twice within a minute, and a drain that failed
+    before claiming anything (the state unchanged) is followed by another a minute later."""
     cursor = int(context.cursor) if context.cursor else 0
     new_events = high_scores = 0
     for _ in range(MAX_PAGES_PER_TICK):
@@ -45,8 +51,15 @@ def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase
         if not result.has_more:
             break
 
+    now = utcnow()
     with app_db.engine().connect() as conn:
-        due = due_marker(conn, utcnow())
+        due = due_marker(conn, now)
+        due_since = oldest_due_since(conn, now) if due else None
+    if due_since is not None and now - due_since > STALLED_AFTER:
+        context.log.warning(
+            f"a notification has been due for {(now - due_since).total_seconds() / 60:.0f} min:"
+            " drains are failing (see the notify_job runs)"
+        )
     if new_events:
         context.log.info(f"{new_events} new matches, {high_scores} at or above threshold")
     if due is None:
@@ -55,7 +68,7 @@ def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase
         # It has not claimed anything yet, so it will send what is due now as well.
         return dg.SensorResult(skip_reason="a drain is already queued", cursor=str(cursor))
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"notify:{due}")],
+        run_requests=[dg.RunRequest(run_key=f"notify:{due}:{now:%Y%m%dT%H%M}")],
         cursor=str(cursor),
     )
 

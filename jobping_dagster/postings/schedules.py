@@ -1,8 +1,13 @@
 import dagster as dg
 
 from jobping_dagster.postings.assets import scraped_jobs
+from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
 
-scrape_job = dg.define_asset_job("scrape_job", selection=[scraped_jobs])
+scrape_job = dg.define_asset_job(
+    "scrape_job",
+    selection=[scraped_jobs],
+    tags=max_runtime_tags(JOB_MAX_RUNTIME_SECONDS["scrape_job"]),
+)
 
 
 def build_scrape_schedule(cron: str) -> dg.ScheduleDefinition:

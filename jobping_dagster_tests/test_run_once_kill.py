@@ -1,0 +1,80 @@
+"""`jobping run-once` killed in the middle of a match run: the run used to stay STARTED for
+ever in the embedded default and its pairs counted as busy, so no later pass scored them.
+The next pass now fails the dead pass's runs and scores their pairs."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from jobping_dagster.db.engine import get_engine
+from jobping_dagster.db.schema import match_candidates, user_job_matches
+from jobping_dagster.partition_status import ACTIVE_RUN_STATUSES
+from jobping_dagster_tests.fakes.openai_server import FakeOpenAI, slow
+
+JOBPING = str(Path(sys.executable).parent / "jobping")
+DEADLINE_SECONDS = 180
+
+
+def _run_once(env: dict, **popen) -> subprocess.Popen:
+    return subprocess.Popen(
+        [JOBPING, "run-once"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen
+    )
+
+
+def test_a_killed_run_once_leaves_no_stranded_run_or_pair(tmp_path):
+    home = tmp_path / "jobping"
+    db_url = f"sqlite:///{tmp_path / 'app.db'}"
+    with FakeOpenAI() as openai:
+        env = {
+            **os.environ,
+            "JOBPING_HOME": str(home),
+            "JOBPING_DATABASE_URL": db_url,
+            "OPENAI_API_KEY": "sk-test-not-a-real-key",
+            "OPENAI_BASE_URL": openai.base_url,
+        }
+        env.pop("DAGSTER_HOME", None)
+        openai.enqueue(slow(1.0), times=2000)  # every answer takes a second: runs last
+        first = _run_once(env)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        instance = None
+        try:
+            while True:
+                assert first.poll() is None, first.stdout.read().decode()
+                assert time.monotonic() < deadline, "no match run started"
+                if (home / "dagster").exists():
+                    instance = instance or dg.DagsterInstance.from_config(str(home / "dagster"))
+                    started = instance.get_runs(
+                        dg.RunsFilter(job_name="match_job", statuses=[dg.DagsterRunStatus.STARTED])
+                    )
+                    if started:
+                        break
+                time.sleep(0.2)
+            time.sleep(0.5)  # a few pairs in flight (each answer takes a second)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        killed = started[0].run_id
+        stuck = instance.get_runs(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES))
+        assert killed in {run.run_id for run in stuck}, first.stdout.read().decode()
+
+        openai.reset()  # the outage of patience is over: answers are quick again
+        second = _run_once(env)
+        output, _ = second.communicate(timeout=DEADLINE_SECONDS)
+        text = output.decode()
+
+    assert second.returncode == 0, text
+    assert "1 run(s) of an earlier pass that was killed marked failed" in text
+    assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_runs(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)) == []
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        chosen = set(conn.execute(sa.select(match_candidates.c.user_id, match_candidates.c.job_id)))
+        scored = set(conn.execute(sa.select(user_job_matches.c.user_id, user_job_matches.c.job_id)))
+    assert chosen and chosen == scored
+    instance.dispose()
