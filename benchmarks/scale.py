@@ -244,7 +244,7 @@ def simulate(
             started = time.perf_counter()
             context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
             result = match_fan_out_sensor(context)
-            apply_partition_requests(instance, result)
+            apply_partition_requests(instance, result.dynamic_partitions_requests)
             tick_seconds.append(time.perf_counter() - started)
             cursor = result.cursor
             _score_instantly(engine, result)
@@ -320,7 +320,7 @@ def _research_new_companies(conn):
 
 def _score_instantly(engine, result):
     """Stands in for the match runs: every pair a request covers gets a (fake) score. A
-    range covers keys this tick added, in order (a retried pair is a single key)."""
+    range covers keys this tick added, in order."""
     added = [
         key
         for request in result.dynamic_partitions_requests or []

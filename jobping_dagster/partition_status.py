@@ -107,12 +107,3 @@ def ended_run_keys(
             awaiting_retry.add(key)
         # else: its retry was launched; that run (active or ended) speaks for the key.
     return ended - awaiting_retry, awaiting_retry
-
-
-def moved_to_end(
-    partitions_def: dg.DynamicPartitionsDefinition, keys: list[str]
-) -> list[dg.DeleteDynamicPartitionsRequest]:
-    """Deleting keys before adding them again puts them, in order, after every other key, so
-    keys retried together form one partition range (one run) however far apart they were.
-    Deleting a partition keeps its history of runs and materializations."""
-    return [partitions_def.build_delete_request(keys)] if keys else []

@@ -78,13 +78,15 @@ def _drive_sensor(
         context = dg.build_sensor_context(
             instance=instance, cursor=cursor, resources=defs.resources, definitions=defs
         )
-        result = sensor(context)
-        if not isinstance(result, dg.SensorResult):
-            return tick
-        apply_partition_requests(instance, result)
+        # As the daemon evaluates it: results are checked (a partition both added and
+        # deleted in one tick is refused) and run requests resolved.
+        result = sensor.evaluate_tick(context)
+        apply_partition_requests(instance, result.dynamic_partitions_requests)
         cursor = result.cursor
         fresh = [r for r in result.run_requests or [] if r.run_key not in seen_run_keys]
-        if not fresh:
+        # A tick that only deleted partitions (work sent back to run again) is followed by
+        # the one that adds them again.
+        if not fresh and not result.dynamic_partitions_requests:
             return tick
         for request in fresh:
             seen_run_keys.add(request.run_key)
@@ -92,9 +94,9 @@ def _drive_sensor(
     return MAX_TICKS_PER_SENSOR
 
 
-def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
-    """What the daemon does with a tick's dynamic partition requests."""
-    for request in result.dynamic_partitions_requests or []:
+def apply_partition_requests(instance: dg.DagsterInstance, requests) -> None:
+    """What the daemon does with a tick's dynamic partition requests, in order."""
+    for request in requests or []:
         if isinstance(request, dg.AddDynamicPartitionsRequest):
             instance.add_dynamic_partitions(
                 request.partitions_def_name, list(request.partition_keys)

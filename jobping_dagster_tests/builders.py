@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import dagster as dg
 import sqlalchemy as sa
 
 from jobping_dagster.companies.store import save_company_info
@@ -11,6 +12,7 @@ from jobping_dagster.db.schema import companies, match_candidates
 from jobping_dagster.llm.models import CompanyProfile
 from jobping_dagster.postings.model import Posting
 from jobping_dagster.postings.store import upsert_postings
+from jobping_dagster.run_once import apply_partition_requests
 from jobping_dagster.users.store import UserChanges, add_user
 
 
@@ -90,3 +92,14 @@ def age_partitions(engine, by: timedelta):
                 )
                 .values(partition_added_at=row.partition_added_at - by)
             )
+
+
+def evaluate_sensor(sensor, instance, resources: dict, cursor=None, definitions=None):
+    """One tick as the daemon evaluates it (results checked, run requests resolved), with its
+    dynamic partition requests applied; returns the tick's result."""
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=resources, definitions=definitions
+    )
+    result = sensor.evaluate_tick(context)
+    apply_partition_requests(instance, result.dynamic_partitions_requests)
+    return result

@@ -29,9 +29,16 @@ from jobping_dagster.matching.recall import estimate_recall
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.selection import WishReader, select_day
 from jobping_dagster.matching.sensors import PAIRS_PER_RUN, match_fan_out_sensor
-from jobping_dagster.run_once import apply_partition_requests, run_once
+from jobping_dagster.run_once import run_once
 from jobping_dagster.settings import Settings
-from jobping_dagster_tests.builders import age_partitions, posting, research, store_postings, user
+from jobping_dagster_tests.builders import (
+    age_partitions,
+    evaluate_sensor,
+    posting,
+    research,
+    store_postings,
+    user,
+)
 from jobping_dagster_tests.fakes.openai_server import FakeOpenAI, unauthorized
 
 TITLES = [
@@ -212,10 +219,7 @@ def test_retention_deletes_a_pair_partition_and_rerun_brings_it_back(settings, c
         with engine.begin() as conn:
             key = conn.execute(sa.select(user_job_matches.c.partition_key)).scalars().first()
         age_partitions(engine, timedelta(days=15))
-        context = dg.build_sensor_context(
-            instance=instance, cursor="{}", resources=defs.resources, definitions=defs
-        )
-        apply_partition_requests(instance, match_fan_out_sensor(context))
+        evaluate_sensor(match_fan_out_sensor, instance, defs.resources, "{}", defs)
         assert not instance.has_dynamic_partition(pair_partitions_def.name, key)
 
     assert main(["rerun", key]) == 0

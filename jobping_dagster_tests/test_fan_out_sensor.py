@@ -25,22 +25,27 @@ from jobping_dagster.matching.sensors import (
     match_fan_out_sensor,
     match_job,
 )
-from jobping_dagster.run_once import apply_partition_requests
-from jobping_dagster_tests.builders import age_partitions, posting, research, store_postings, user
+from jobping_dagster_tests.builders import (
+    age_partitions,
+    evaluate_sensor,
+    posting,
+    research,
+    store_postings,
+    user,
+)
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
 def _tick(instance, db_url, cursor=None, **prefilter):
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        resources={"app_db": AppDatabase(url=db_url), "prefilter": PrefilterResource(**prefilter)},
+    resources = {"app_db": AppDatabase(url=db_url), "prefilter": PrefilterResource(**prefilter)}
+    defs = dg.Definitions(
+        assets=[user_job_matches],
+        jobs=[match_job],
+        resources={**resources, "llm": LocalLLMResource()},
     )
-    result = match_fan_out_sensor(context)
-    apply_partition_requests(instance, result)
-    return result
+    return evaluate_sensor(match_fan_out_sensor, instance, resources, cursor, defs)
 
 
 def _requested_keys(instance, result) -> list[str]:
@@ -178,16 +183,21 @@ def test_pairs_added_but_never_run_are_retried_together_after_the_stranded_delay
         first_keys = _requested_keys(instance, first)
         too_soon = _tick(instance, db_url, cursor=first.cursor)
         age_partitions(engine, STRANDED_AFTER * 2)
-        second = _tick(instance, db_url, cursor=first.cursor)
-        second_keys = _requested_keys(instance, second)
+        sent_back = _tick(instance, db_url, cursor=first.cursor)
+        gone = instance.get_dynamic_partitions(pair_partitions_def.name)
+        again = _tick(instance, db_url, cursor=sent_back.cursor)
+        again_keys = _requested_keys(instance, again)
         partitions = instance.get_dynamic_partitions(pair_partitions_def.name)
 
     assert too_soon.run_requests == []  # its run may just not be created yet
+    # Sent back: partitions deleted this tick, added again (after all others) the next.
+    assert sent_back.run_requests == [] and gone == []
+    assert json.loads(sent_back.cursor)["sent_back"] == 3
     # One batched run over the three, as one partition range.
-    assert [r.run_key.split(":")[0] for r in second.run_requests] == ["match-retry"]
-    assert sorted(second_keys) == sorted(first_keys)
+    assert [r.run_key.split(":")[0] for r in again.run_requests] == ["match-retry"]
+    assert sorted(again_keys) == sorted(first_keys)
     assert sorted(partitions) == sorted(first_keys)  # moved, not duplicated
-    assert second.run_requests[0].tags["dagster/max_runtime"]
+    assert again.run_requests[0].tags["dagster/max_runtime"]
 
 
 def _end_runs(instance, db_url, requests, will_retry=None):
@@ -213,7 +223,8 @@ def test_pairs_of_a_run_that_ended_without_them_are_retried_at_once(engine, db_u
         waits_for_dagster_retry = _tick(instance, db_url, cursor=first.cursor)
         for run in instance.get_runs(dg.RunsFilter(job_name="match_job")):
             instance.add_run_tags(run.run_id, {"dagster/will_retry": "false"})
-        retried = _tick(instance, db_url, cursor=first.cursor)
+        sent_back = _tick(instance, db_url, cursor=first.cursor)
+        retried = _tick(instance, db_url, cursor=sent_back.cursor)
         retried_keys = _requested_keys(instance, retried)
 
     assert waits_for_dagster_retry.run_requests == []
@@ -239,9 +250,7 @@ def _fail(engine, keys, attempts, next_attempt_at):
             )
 
 
-def test_failed_pairs_come_back_after_their_cool_down_and_parked_ones_after_redrive(
-    engine, db_url
-):
+def test_failed_pairs_come_back_after_their_cool_down_and_parked_ones_after_redrive(engine, db_url):
     now = utcnow()
     store_postings(engine, [posting(n) for n in range(4)], now)
     research(engine, "acme", now)
@@ -262,10 +271,19 @@ def test_failed_pairs_come_back_after_their_cool_down_and_parked_ones_after_redr
                 .where(match_failures.c.next_attempt_at.is_not(None))
                 .values(next_attempt_at=now - timedelta(seconds=1))
             )
-        after_cool_down = _requested_keys(instance, _tick(instance, db_url, cursor=first.cursor))
+        _tick(instance, db_url, cursor=first.cursor)  # sent back
+        retry = _tick(instance, db_url, cursor=first.cursor)
+        after_cool_down = _requested_keys(instance, retry)
+        _end_runs(instance, db_url, retry.run_requests, will_retry="false")
+        with engine.begin() as conn:  # the retry failed again: cooling down once more
+            conn.execute(
+                match_failures.update().values(
+                    attempts=2, last_attempt_at=utcnow(), next_attempt_at=utcnow() + timedelta(1)
+                )
+            )
         with engine.begin() as conn:
             assert redrive_pairs(conn, utcnow(), alice) == 4
-        _queue_runs(instance, db_url, [])  # nothing running: the retried run was never created
+        _tick(instance, db_url, cursor=first.cursor)  # sent back
         after_redrive = _requested_keys(instance, _tick(instance, db_url, cursor=first.cursor))
 
     assert during_cool_down.run_requests == []

@@ -8,17 +8,21 @@ import pytest
 import sqlalchemy as sa
 
 from jobping_dagster.cli import main
-from jobping_dagster.companies.assets import company_partitions_def
-from jobping_dagster.companies.sensors import COMPANIES_PER_RUN, company_research_sensor
+from jobping_dagster.companies.assets import company_info, company_partitions_def
+from jobping_dagster.companies.sensors import (
+    COMPANIES_PER_RUN,
+    company_research_sensor,
+    research_job,
+)
 from jobping_dagster.companies.store import companies_to_research, record_research_failure
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import companies, match_failures
 from jobping_dagster.llm.models import LLMError, QuotaExceededError
+from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
 from jobping_dagster.retries import COOL_DOWNS, MAX_AUTOMATIC_ATTEMPTS, is_retryable
-from jobping_dagster.run_once import apply_partition_requests
-from jobping_dagster_tests.builders import posting, store_postings, user
+from jobping_dagster_tests.builders import evaluate_sensor, posting, store_postings, user
 
 
 def _due(engine, now):
@@ -64,12 +68,13 @@ def test_a_request_the_provider_refuses_is_parked_at_once(engine):
 
 
 def _research_tick(instance, db_url, cursor="started"):
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"app_db": AppDatabase(url=db_url)}
+    resources = {"app_db": AppDatabase(url=db_url)}
+    defs = dg.Definitions(
+        assets=[company_info],
+        jobs=[research_job],
+        resources={**resources, "llm": LocalLLMResource()},
     )
-    result = company_research_sensor(context)
-    apply_partition_requests(instance, result)
-    return result
+    return evaluate_sensor(company_research_sensor, instance, resources, cursor, defs)
 
 
 def test_research_sensor_retries_due_companies_in_batched_runs(engine, db_url):
@@ -85,11 +90,15 @@ def test_research_sensor_retries_due_companies_in_batched_runs(engine, db_url):
         cooling = _research_tick(instance, db_url)
         with engine.begin() as conn:  # ...and its cool-down has passed
             conn.execute(companies.update().values(next_attempt_at=now))
+        sent_back = _research_tick(instance, db_url)
         retried = _research_tick(instance, db_url)
         keys = instance.get_dynamic_partitions(company_partitions_def.name)
 
     assert len(first.run_requests) == 2
     assert cooling.run_requests == []
+    assert sent_back.run_requests == []  # partitions deleted: added again next tick
+    [deleted] = sent_back.dynamic_partitions_requests
+    assert len(deleted.partition_keys) == len(names)
     assert [r.run_key.split(":")[0] for r in retried.run_requests] == ["research-retry"] * 2
     assert sorted(keys) == sorted({f"company-{n}" for n in range(len(names))})
     assert all(r.tags["dagster/max_runtime"] for r in retried.run_requests)

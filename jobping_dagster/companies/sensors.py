@@ -7,11 +7,7 @@ from jobping_dagster.companies.store import companies_to_research
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
-from jobping_dagster.partition_status import (
-    batched_run_requests,
-    moved_to_end,
-    partitions_in_active_runs,
-)
+from jobping_dagster.partition_status import batched_run_requests, partitions_in_active_runs
 from jobping_dagster.run_limits import research_run_tags
 from jobping_dagster.settings import sensor_interval_seconds
 
@@ -31,30 +27,39 @@ COMPANIES_PER_RUN = 20
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
-    """Requests research for companies of recent postings whose profile is missing or older
-    than 180 days, in batched runs: new companies, and known ones that are due again (a
-    refresh, a cool-down after a failure that has passed, a run that died)."""
+    """Requests research, in batched runs, for companies of recent postings whose profile is
+    missing or older than 180 days: never tried, or due again after a failure's cool-down
+    or a run that died."""
     now = utcnow()
     limit = FIRST_TICK_MAX_COMPANIES if context.cursor is None else MAX_COMPANIES_PER_TICK
     with app_db.engine().connect() as conn:
         due = companies_to_research(conn, now=now, active_since=now - FAN_OUT_WINDOW, limit=limit)
     existing = set(context.instance.get_dynamic_partitions(company_partitions_def.name))
     busy = partitions_in_active_runs(context.instance, research_job.name, company_partitions_def)
-    new_keys = [c.key for c in due if c.key not in existing]
-    retry_keys = [c.key for c in due if c.key in existing and c.key not in busy]
-    requests = batched_run_requests(new_keys, COMPANIES_PER_RUN, "research", research_run_tags)
-    # The minute in the key lets a run that died before recording anything be requested again.
-    requests += batched_run_requests(
-        retry_keys, COMPANIES_PER_RUN, f"research-retry:{now:%Y%m%dT%H%M}", research_run_tags
+    # A company due again whose partition exists (a refresh, a cool-down that has passed, a
+    # run that died) has its partition deleted now and added again from the next tick, after
+    # every other key (Dagster refuses both in one tick), so retries go in batched runs too.
+    send_back = [c.key for c in due if c.key in existing and c.key not in busy]
+    new = [c for c in due if c.key not in existing]
+    fresh = [c.key for c in new if c.attempts == 0]
+    again = [c.key for c in new if c.attempts > 0]
+    stamp = f"{now:%Y%m%dT%H%M%S}"
+    requests = batched_run_requests(
+        fresh, COMPANIES_PER_RUN, f"research:{stamp}", research_run_tags
     )
-    if not requests:
+    requests += batched_run_requests(
+        again, COMPANIES_PER_RUN, f"research-retry:{stamp}", research_run_tags
+    )
+    partition_requests = []
+    if fresh or again:
+        partition_requests.append(company_partitions_def.build_add_request(fresh + again))
+    if send_back:
+        partition_requests.append(company_partitions_def.build_delete_request(send_back))
+    if not partition_requests:
         return dg.SensorResult(
             skip_reason=f"no company needs research ({len(due)} due, all in progress)",
             cursor=now.isoformat(),
         )
-    # Retried keys go after the new ones, in order, so each batch is one partition range.
-    partition_requests = moved_to_end(company_partitions_def, retry_keys)
-    partition_requests.append(company_partitions_def.build_add_request(new_keys + retry_keys))
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=partition_requests,

@@ -4,6 +4,7 @@ a run again, or retention. No AI here; the decisions themselves are in `cascade.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -139,21 +140,52 @@ def save_chosen(
 # Fan-out: chosen pairs -> pair partitions and runs
 
 
-def pairs_to_fan_out(conn: sa.Connection, now: datetime, limit: int) -> list[tuple[int, int]]:
-    """Chosen pairs without a partition yet whose company research is fresh (the scorer
-    reads it), newest postings first."""
+# The run key of a pair sent back to the fan-out to run again: its partition is deleted in
+# one tick and added again, after every other key, in a later one (Dagster refuses both in
+# one tick), so the pairs retried together form one partition range.
+RETRY_PENDING = "retry-pending"
+
+
+@dataclass(frozen=True)
+class PairToFanOut:
+    user_id: int
+    job_id: int
+    retry: bool  # sent back to run again (its old partition must be gone first)
+
+
+def pairs_to_fan_out(conn: sa.Connection, now: datetime, limit: int) -> list[PairToFanOut]:
+    """Chosen pairs without a partition whose company research is fresh (the scorer reads
+    it): pairs sent back to run again first, then the newest postings."""
     query = (
-        sa.select(match_candidates.c.user_id, match_candidates.c.job_id)
+        sa.select(
+            match_candidates.c.user_id,
+            match_candidates.c.job_id,
+            (match_candidates.c.run_key == RETRY_PENDING).label("retry"),
+        )
         .join(jobs, jobs.c.id == match_candidates.c.job_id)
         .join(companies, companies.c.key == jobs.c.company_key)
         .join(users, users.c.id == match_candidates.c.user_id)
         .where(match_candidates.c.partition_added_at.is_(None))
         .where(companies.c.info_updated_at >= now - RESEARCH_MAX_AGE)
         .where(users.c.active.is_(True))
-        .order_by(match_candidates.c.job_id.desc(), match_candidates.c.user_id)
+        .order_by(
+            sa.case((match_candidates.c.run_key == RETRY_PENDING, 0), else_=1),
+            match_candidates.c.job_id.desc(),
+            match_candidates.c.user_id,
+        )
         .limit(limit)
     )
-    return [(row.user_id, row.job_id) for row in conn.execute(query)]
+    return [PairToFanOut(row.user_id, row.job_id, bool(row.retry)) for row in conn.execute(query)]
+
+
+def send_back_to_fan_out(conn: sa.Connection, pairs: list[tuple[int, int]]) -> None:
+    """The pairs get a new partition and run from a later fan-out tick."""
+    for part in chunks(pairs, 200):
+        conn.execute(
+            match_candidates.update()
+            .where(sa.tuple_(match_candidates.c.user_id, match_candidates.c.job_id).in_(part))
+            .values(partition_added_at=None, run_key=RETRY_PENDING)
+        )
 
 
 def waiting_pairs(conn: sa.Connection) -> int:
@@ -183,7 +215,8 @@ def pairs_to_retry(
 ) -> list[tuple[int, int]]:
     """Unscored pairs with a live partition, of an active user with a prompt, whose run is
     not queued or running, and that either
-    - failed, and their cool-down has passed (parked failures wait for `jobping redrive`), or
+    - failed since they were fanned out, and their cool-down has passed (parked failures
+      wait for `jobping redrive`), or
     - neither scored nor failed: stranded by a run that ended without them (killed, canceled,
       not retried) or, when no such run is known (a lost tick), fanned out before
       `stranded_before`."""
@@ -193,7 +226,7 @@ def pairs_to_retry(
             match_candidates.c.job_id,
             match_candidates.c.run_key,
             match_candidates.c.partition_added_at,
-            match_failures.c.user_id.label("failed"),
+            match_failures.c.last_attempt_at,
         )
         .join(users, users.c.id == match_candidates.c.user_id)
         .outerjoin(
@@ -222,8 +255,11 @@ def pairs_to_retry(
     for row in conn.execute(query):
         if row.run_key in busy_run_keys:
             continue
+        failed_since_fan_out = (
+            row.last_attempt_at is not None and row.last_attempt_at >= row.partition_added_at
+        )
         if (
-            row.failed is not None
+            failed_since_fan_out
             or row.run_key in ended_run_keys
             or row.partition_added_at <= stranded_before
         ):

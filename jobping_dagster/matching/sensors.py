@@ -16,6 +16,7 @@ from jobping_dagster.matching.candidates import (
     mark_partitions_deleted,
     pairs_to_fan_out,
     pairs_to_retry,
+    send_back_to_fan_out,
     users_without_prompt,
     waiting_pairs,
 )
@@ -25,11 +26,11 @@ from jobping_dagster.partition_status import (
     active_run_keys,
     batched_run_requests,
     ended_run_keys,
-    moved_to_end,
 )
 from jobping_dagster.run_limits import match_run_tags
 from jobping_dagster.settings import sensor_interval_seconds
 
+PAIRS = pair_partitions_def.name
 match_job = dg.define_asset_job(
     "match_job", selection=dg.AssetSelection.assets(user_job_matches).without_checks()
 )
@@ -44,8 +45,8 @@ PAIRS_PER_RUN = 100
 # this long after it was fanned out was stranded by a lost tick. A pair whose run ended
 # without it (killed, canceled) is stranded as soon as that run ends.
 STRANDED_AFTER = timedelta(minutes=10)
-# Retried pairs are moved to the end of the partitions, so they go in batched runs too;
-# each move is a delete (about 11 ms), hence the bound.
+# Pairs to run again are sent back to the fan-out: their partition is deleted (about 11 ms
+# each, hence the bound) and added again from a later tick, so they go in batched runs too.
 MAX_RETRIES_PER_TICK = 300
 # Dagster deletes a dynamic partition per call (about 11 ms each on PostgreSQL here, a new
 # connection each): 200 a tick is 2 s of daemon time, and 500,000 a day at 30 s ticks.
@@ -63,38 +64,40 @@ def match_fan_out_sensor(
     """Adds a `u<user>-j<job>` partition for each pair the cascade chose (`match_candidates`)
     whose company research is fresh, and requests runs of PAIRS_PER_RUN pairs. Requests no
     new run while `max_active_match_runs` match runs are queued or running (backpressure).
-    Runs again, in batches, the pairs whose cool-down after a failure has passed and those a
-    killed run or a lost tick stranded. Deletes pair partitions older than the retention age
-    (their rows stay in the app database)."""
+    Sends back to the fan-out, to run again in batches, the pairs whose cool-down after a
+    failure has passed and those a killed run or a lost tick stranded. Deletes pair
+    partitions older than the retention age (their rows stay in the app database)."""
     now = utcnow()
-    busy = active_run_keys(context.instance, match_job.name)
-    ended, awaiting_retry = ended_run_keys(
-        context.instance, match_job.name, since=now - STRANDED_AFTER
-    )
+    instance = context.instance
+    busy = active_run_keys(instance, match_job.name)
+    ended, awaiting_retry = ended_run_keys(instance, match_job.name, since=now - STRANDED_AFTER)
     room = max(prefilter.max_active_match_runs - len(busy), 0)
     limit = FIRST_TICK_MAX_PAIRS if context.cursor is None else MAX_PAIRS_PER_TICK
     requests: list[dg.RunRequest] = []
-    new_keys: list[str] = []
-    retry_keys: list[str] = []
     with app_db.engine().begin() as conn:
         pairs = pairs_to_fan_out(conn, now, min(limit, room * PAIRS_PER_RUN)) if room else []
-        requests += _batched_runs(conn, pairs, "match", now)
-        new_keys += [pair_key(*pair) for pair in pairs]
-        retry_room = min(MAX_RETRIES_PER_TICK, (room - len(requests)) * PAIRS_PER_RUN)
-        retried = (
-            pairs_to_retry(
-                conn,
-                now=now,
-                stranded_before=now - STRANDED_AFTER,
-                busy_run_keys=busy | awaiting_retry,
-                ended_run_keys=ended,
-                limit=retry_room,
-            )
-            if retry_room > 0
-            else []
+        # A pair sent back whose old partition is still there (the tick that deleted it was
+        # lost) waits for its deletion: added now, it would keep its old place.
+        lingering = [
+            (p.user_id, p.job_id)
+            for p in pairs
+            if p.retry and instance.has_dynamic_partition(PAIRS, pair_key(p.user_id, p.job_id))
+        ]
+        fresh = [(p.user_id, p.job_id) for p in pairs if not p.retry]
+        again = [(p.user_id, p.job_id) for p in pairs if p.retry]
+        again = [pair for pair in again if pair not in lingering]
+        requests += _batched_runs(conn, fresh, f"match:{now:%Y%m%dT%H%M%S}", now)
+        requests += _batched_runs(conn, again, f"match-retry:{now:%Y%m%dT%H%M%S}", now)
+        # After this tick's fan-out: a pair sent back now is added again from the next tick.
+        retried = pairs_to_retry(
+            conn,
+            now=now,
+            stranded_before=now - STRANDED_AFTER,
+            busy_run_keys=busy | awaiting_retry,
+            ended_run_keys=ended,
+            limit=MAX_RETRIES_PER_TICK,
         )
-        requests += _batched_runs(conn, retried, f"match-retry:{now:%Y%m%dT%H%M%S}", now)
-        retry_keys += [pair_key(*pair) for pair in retried]
+        send_back_to_fan_out(conn, retried)
         retention = timedelta(days=prefilter.pair_retention_days)
         expired = expired_partitions(conn, now - retention, MAX_DELETES_PER_TICK)
         mark_partitions_deleted(conn, expired, now)
@@ -105,25 +108,24 @@ def match_fan_out_sensor(
         context.log.info(f"{skipped_users} active users have no prompt: skipped")
     if not room:
         context.log.info(f"{len(busy)} match runs queued or running: no new runs (backpressure)")
+    new_keys = [pair_key(*pair) for pair in fresh + again]
+    to_delete = [pair_key(*pair) for pair in retried + expired + lingering]
     cursor = json.dumps(
         {
             "tick": now.isoformat(),
-            "new_pairs": len(new_keys),
-            "retried": len(retry_keys),
+            "new_pairs": len(fresh),
+            "retried": len(again),
+            "sent_back": len(retried),
             "deleted": len(expired),
             "waiting": waiting,
             "active_runs": len(busy),
         }
     )
-    # Retried keys are deleted and added again: after the new keys, in order, so each batch
-    # is one partition range (and a lost tick may never have added them at all).
-    partition_requests = moved_to_end(pair_partitions_def, retry_keys)
-    if new_keys or retry_keys:
-        partition_requests.append(pair_partitions_def.build_add_request(new_keys + retry_keys))
-    if expired:
-        partition_requests.append(
-            pair_partitions_def.build_delete_request([pair_key(*pair) for pair in expired])
-        )
+    partition_requests = []
+    if new_keys:
+        partition_requests.append(pair_partitions_def.build_add_request(new_keys))
+    if to_delete:
+        partition_requests.append(pair_partitions_def.build_delete_request(to_delete))
     if not requests and not partition_requests:
         return dg.SensorResult(
             skip_reason=f"no new pairs ({waiting} waiting, {len(busy)} runs active)",
