@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobping_dagster.users.validation import parse_allowed_hosts
+
 JOB_SOURCES = ("sample", "jobspy")
 LLM_BACKENDS = ("openai", "local")
 
@@ -19,6 +21,13 @@ def _list(value: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     if not value:
         return default
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _allowed_hosts(value: str | None) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(parse_allowed_hosts(value)))
+    except ValueError as error:
+        raise InvalidConfiguration(f"JOBPING_WEBHOOK_ALLOWED_HOSTS: {error}") from None
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -107,7 +116,7 @@ class Settings:
             llm=llm,
             openai_model=env.get("JOBPING_OPENAI_MODEL") or "gpt-4o-mini",
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
-            webhook_allowed_hosts=_list(env.get("JOBPING_WEBHOOK_ALLOWED_HOSTS")),
+            webhook_allowed_hosts=_allowed_hosts(env.get("JOBPING_WEBHOOK_ALLOWED_HOSTS")),
             scrape_cron=env.get("JOBPING_SCRAPE_CRON") or "0 * * * *",
             llm_concurrency=_int(env, "JOBPING_LLM_CONCURRENCY", 4, 1, 64),
             sensor_interval_seconds=sensor_interval_seconds(env),

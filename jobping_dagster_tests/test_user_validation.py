@@ -1,5 +1,6 @@
 import pytest
 
+from jobping_dagster.settings import InvalidConfiguration, Settings
 from jobping_dagster.users.validation import (
     InvalidSetting,
     mask_webhook,
@@ -162,40 +163,67 @@ def test_error_names_the_host_but_not_the_token():
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("allowed", "url"),
     [
-        "http://127.0.0.1:8080/api/webhooks/1/tok",
-        "https://relay.internal/hooks/anything?x=1",
-        "http://RELAY.internal/x",
+        ("127.0.0.1:8080", "http://127.0.0.1:8080/api/webhooks/1/tok"),
+        ("relay.internal", "https://relay.internal/api/webhooks/1/tok?thread_id=2"),
+        ("relay.internal", "http://RELAY.internal/api/v10/webhooks/1/tok"),
+        # A default port written out, in the setting or in the URL, is the same port.
+        ("relay:80", "http://relay/api/webhooks/1/tok"),
+        ("http://relay:80", "http://relay:80/api/webhooks/1/tok"),
+        ("relay", "http://relay:80/api/webhooks/1/tok"),
+        ("https://relay/path/dropped", "https://relay:443/api/webhooks/1/tok"),
+        ("[::1]:8080", "http://[::1]:8080/api/webhooks/1/tok"),
     ],
 )
-def test_allowed_hosts_admit_other_urls(url):
-    allowed = {"127.0.0.1:8080", "relay.internal"}
-    assert validate_webhook_url(url, allowed_hosts=allowed).lower() == url.lower()
+def test_allowed_hosts_admit_webhooks_on_other_hosts(allowed, url):
+    hosts = parse_allowed_hosts(allowed)
+    assert validate_webhook_url(url, allowed_hosts=hosts).lower() == url.lower()
 
 
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1:9999/api/webhooks/1/tok",  # other port
-        "http://127.0.0.1/api/webhooks/1/tok",  # the entry names a port
-        "http://user:pw@127.0.0.1:8080/api/webhooks/1/tok",
-        "ftp://127.0.0.1:8080/api/webhooks/1/tok",
+        "http://127.0.0.1:9999/api/webhooks/1/SECRETtok42",  # other port
+        "http://127.0.0.1/api/webhooks/1/SECRETtok42",  # the entry names a port
+        "http://user:pw@127.0.0.1:8080/api/webhooks/1/SECRETtok42",
+        "ftp://127.0.0.1:8080/api/webhooks/1/SECRETtok42",
+        # An allowed host is not a licence for any path on it.
+        "http://127.0.0.1:8080/admin/delete-everything",
+        "http://127.0.0.1:8080/api/webhooks/1/SECRETtok42#frag",
+        "http://127.0.0.1:8080/",
     ],
 )
 def test_allowed_hosts_are_matched_exactly(url):
-    with pytest.raises(InvalidSetting):
-        validate_webhook_url(url, allowed_hosts={"127.0.0.1:8080"})
+    with pytest.raises(InvalidSetting) as info:
+        validate_webhook_url(url, allowed_hosts=parse_allowed_hosts("127.0.0.1:8080"))
+    assert info.value.field == "discord_webhook"
+    assert "SECRETtok42" not in str(info.value)
 
 
 def test_parse_allowed_hosts():
     assert parse_allowed_hosts(None) == frozenset()
     assert parse_allowed_hosts("") == frozenset()
-    assert parse_allowed_hosts(" 127.0.0.1:8080 , Relay.Internal,, http://x.test:81/path ") == {
+    assert parse_allowed_hosts(" 127.0.0.1:8080 , Relay.Internal,, http://x.test/path ") == {
         "127.0.0.1:8080",
         "relay.internal",
-        "x.test:81",
+        "x.test:80",
     }
+
+
+@pytest.mark.parametrize("text", ["relay:http", "user@relay", "gopher://relay", "relay:99999"])
+def test_unreadable_allowed_hosts_are_refused_by_the_settings(text):
+    with pytest.raises(InvalidConfiguration) as info:
+        Settings.from_env({"JOBPING_WEBHOOK_ALLOWED_HOSTS": text, "JOBPING_HOME": "/tmp/jp"})
+    assert "JOBPING_WEBHOOK_ALLOWED_HOSTS" in str(info.value)
+
+
+def test_the_settings_and_the_validator_read_allowed_hosts_alike():
+    settings = Settings.from_env(
+        {"JOBPING_WEBHOOK_ALLOWED_HOSTS": "http://relay:80", "JOBPING_HOME": "/tmp/jp"}
+    )
+    url = "http://relay/api/webhooks/1/tok"
+    assert validate_webhook_url(url, settings.webhook_allowed_hosts) == url
 
 
 @pytest.mark.parametrize(

@@ -85,8 +85,10 @@ def validate_webhook_url(url: object, allowed_hosts: Collection[str] = ()) -> st
     """Return the webhook URL, normalised, or raise InvalidSetting without echoing the token.
 
     Accepted: https to a Discord host with the path /api[/vN]/webhooks/<numeric id>/<token>, no
-    user info and no port other than 443; or any http/https URL whose `host[:port]` (compared
-    literally, lower-case) is in `allowed_hosts`, for operators' relays and tests.
+    user info and no port other than 443; or, for operators' relays and tests, http or https
+    to a host in `allowed_hosts` (entries as `parse_allowed_hosts` reads them: "relay" allows
+    the scheme's default port, "relay:8080" that port) with the same webhook path: allowing a
+    host does not make every URL on it a webhook.
     """
     field = "discord_webhook"
     if not isinstance(url, str):
@@ -108,22 +110,39 @@ def validate_webhook_url(url: object, allowed_hosts: Collection[str] = ()) -> st
     if "@" in hostport:
         raise InvalidSetting(field, "must not contain a user name or password")
 
-    allowed = {h.strip().lower() for h in allowed_hosts}
-    if hostport in allowed:
+    host = parts.hostname.lower()
+    if _is_allowed(host, port or _DEFAULT_PORTS[scheme], allowed_hosts):
+        _check_webhook_path(parts.path, parts.fragment)
         return urlunsplit((scheme, hostport, parts.path, parts.query, ""))
 
-    host = parts.hostname.lower()
     if host not in DISCORD_HOSTS:
         raise InvalidSetting(field, f"must point to discord.com (got host {_shown_host(host)})")
     if scheme != "https":
         raise InvalidSetting(field, "must use https://")
     if port not in (None, 443):
         raise InvalidSetting(field, "must not name a port")
-    if not _WEBHOOK_PATH_RE.fullmatch(parts.path):
-        raise InvalidSetting(field, "must look like https://discord.com/api/webhooks/<id>/<token>")
-    if parts.fragment:
-        raise InvalidSetting(field, "must not have a #fragment")
+    _check_webhook_path(parts.path, parts.fragment)
     return urlunsplit(("https", host, parts.path, parts.query, ""))
+
+
+def _check_webhook_path(path: str, fragment: str) -> None:
+    if not _WEBHOOK_PATH_RE.fullmatch(path):
+        raise InvalidSetting(
+            "discord_webhook", "must look like https://discord.com/api/webhooks/<id>/<token>"
+        )
+    if fragment:
+        raise InvalidSetting("discord_webhook", "must not have a #fragment")
+
+
+def _is_allowed(host: str, port: int, allowed_hosts: Collection[str]) -> bool:
+    """Whether host:port is allowed; entries are compared as `parse_allowed_hosts` reads them,
+    so "relay", "relay:80" and "http://relay" all allow http://relay and http://relay:80."""
+    for entry in allowed_hosts:
+        allowed_host, allowed_port = _host_and_port(entry)
+        ports = (allowed_port,) if allowed_port else _DEFAULT_PORTS.values()
+        if allowed_host == host and port in ports:
+            return True
+    return False
 
 
 def mask_webhook(url: object) -> str:
@@ -151,19 +170,35 @@ def mask_webhook(url: object) -> str:
 
 
 def parse_allowed_hosts(text: str | None) -> frozenset[str]:
-    """Parse an operator setting like "127.0.0.1:8080, relay.internal" into host[:port] entries.
-
-    A scheme or path pasted along with a host is dropped, so "http://relay:80/x" means "relay:80".
+    """Parse an operator setting like "127.0.0.1:8080, relay.internal" into host[:port] entries
+    (the one reader of JOBPING_WEBHOOK_ALLOWED_HOSTS; `validate_webhook_url` reads its entries
+    the same way). A pasted scheme sets the default port and a path is dropped, so
+    "http://relay/x" and "relay:80" both mean "relay:80"; a bare "relay" allows ports 80 and
+    443. Raises ValueError for an entry that is not a host[:port].
     """
     hosts = set()
     for item in (text or "").split(","):
-        item = item.strip().lower()
-        if "://" in item:
-            item = item.split("://", 1)[1]
-        item = item.split("/", 1)[0]
-        if item:
-            hosts.add(item)
+        if item.strip():
+            host, port = _host_and_port(item)
+            host = f"[{host}]" if ":" in host else host  # an IPv6 address
+            hosts.add(f"{host}:{port}" if port else host)
     return frozenset(hosts)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _host_and_port(entry: str) -> tuple[str, int | None]:
+    item = entry.strip().lower()
+    scheme = item.split("://", 1)[0] if "://" in item else ""
+    parts = urlsplit(item if scheme else "//" + item)
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        raise ValueError(f"{entry.strip()!r} has a port that is not a number") from None
+    if not parts.hostname or "@" in parts.netloc or (scheme and scheme not in _DEFAULT_PORTS):
+        raise ValueError(f"{entry.strip()!r} is not a host or host:port")
+    return parts.hostname, port
 
 
 def _shown(value: object) -> str:
