@@ -2,11 +2,19 @@
 
 import socket
 import time
+from datetime import timedelta
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from jobping_dagster.db.engine import utcnow
+from jobping_dagster.db.schema import notifications
+from jobping_dagster.llm.models import MatchAnalysis
+from jobping_dagster.matching.store import load_pair_inputs, save_match
 from jobping_dagster.notify.discord import DiscordWebhookSender
+from jobping_dagster.notify.outbox import drain
+from jobping_dagster_tests.builders import posting, research, store_postings, user
 from jobping_dagster_tests.fakes.discord_server import Behaviour, FakeDiscord
 
 TOKEN = "SeCrEt_t0ken-abcdefghijklmnopqrstuvwxyz"
@@ -19,12 +27,17 @@ def fake():
         yield server
 
 
+def recording_sender(fake, **options) -> DiscordWebhookSender:
+    """A sender that records its waits instead of sleeping."""
+    sender = DiscordWebhookSender(allowed_hosts={fake.host}, **options)
+    sender.waits = []
+    sender.sleep = sender.waits.append
+    return sender
+
+
 @pytest.fixture
 def sender(fake):
-    """A sender that records its waits instead of sleeping."""
-    with DiscordWebhookSender(timeout_seconds=2.0, allowed_hosts={fake.host}) as s:
-        s.waits = []
-        s.sleep = s.waits.append
+    with recording_sender(fake, timeout_seconds=2.0) as s:
         yield s
 
 
@@ -33,6 +46,21 @@ def send(sender, fake, webhook_id="1001"):
     assert TOKEN not in (result.error or "")
     assert fake.host not in (result.error or "")
     return result
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def isolate_proxy_settings(monkeypatch) -> None:
+    """requests takes proxies from the environment (trust_env): start from none."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    # An empty NO_PROXY, so that 127.0.0.1 is not exempted from the proxy.
+    monkeypatch.setenv("NO_PROXY", "")
 
 
 def test_success_returns_message_id_and_always_waits(sender, fake):
@@ -241,3 +269,112 @@ def test_fake_without_wait_answers_204(fake):
     response = requests.post(fake.webhook_url(), json={"content": "hi"}, timeout=5)
     assert response.status_code == 204
     assert fake.messages("1001") == [{"content": "hi"}]
+
+
+def test_bucket_headers_pace_sends_so_discord_never_answers_429():
+    with FakeDiscord(bucket_limit=5, bucket_window_seconds=1.0) as fake:
+        with DiscordWebhookSender(allowed_hosts={fake.host}) as sender:
+            waits = []
+            sender.sleep = lambda seconds: (waits.append(seconds), time.sleep(seconds))
+            results = [send(sender, fake) for _ in range(12)]
+
+        assert fake.answered_429 == 0
+        times = [request.time for request in fake.requests]
+    assert [(r.status, r.attempts) for r in results] == [("sent", 1)] * 12
+    assert len(fake.messages("1001")) == 12
+    assert len(times) == 12
+    # Waited for the reset after the 5th and the 10th message, each time the bucket's rest.
+    assert len(waits) == 2 and all(0 < wait <= 1.0 for wait in waits)
+    assert times[5] - times[0] >= 1.0 and times[10] - times[5] >= 1.0
+
+
+def test_a_client_that_ignores_the_headers_gets_429s():
+    with FakeDiscord(bucket_limit=5, bucket_window_seconds=2.0) as fake:
+        url = fake.webhook_url("1001", TOKEN) + "?wait=true"
+        responses = [requests.post(url, json={"content": f"{n}"}, timeout=5) for n in range(7)]
+
+        assert fake.answered_429 == 2
+        assert len(fake.messages("1001")) == 5
+    assert [r.status_code for r in responses] == [200] * 5 + [429] * 2
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses] == list("4321000")
+    assert {r.headers["X-RateLimit-Limit"] for r in responses} == {"5"}
+    limited = responses[5]
+    assert limited.json()["global"] is False
+    assert 0 < limited.json()["retry_after"] <= 2.0
+    assert limited.headers["Retry-After"] in ("1", "2")
+    assert float(limited.headers["X-RateLimit-Reset-After"]) == limited.json()["retry_after"]
+
+
+def test_used_up_bucket_beyond_the_budget_returns_retry_without_sending():
+    with (
+        FakeDiscord(bucket_limit=1, bucket_window_seconds=60.0) as fake,
+        recording_sender(fake, max_inline_wait_seconds=30.0) as sender,
+    ):
+        assert send(sender, fake).status == "sent"
+
+        held_back = send(sender, fake)
+        other_webhook = send(sender, fake, "2002")
+
+        assert len(fake.requests) == 2 and fake.answered_429 == 0
+    assert held_back.status == "retry"
+    assert held_back.attempts == 0
+    assert 50 < held_back.retry_after_seconds <= 60
+    assert "bucket" in held_back.error
+    # The count is per webhook, though Discord names the same bucket for all of them.
+    assert other_webhook.status == "sent"
+    assert sender.waits == []
+
+
+@pytest.mark.parametrize("variable, scheme", [("HTTP_PROXY", "http"), ("HTTPS_PROXY", "https")])
+def test_refused_proxy_connection_is_retry_not_unknown(sender, fake, monkeypatch, variable, scheme):
+    isolate_proxy_settings(monkeypatch)
+    monkeypatch.setenv(variable, f"http://127.0.0.1:{closed_port()}")
+    url = fake.webhook_url("1001", TOKEN).replace("http://", f"{scheme}://")
+
+    result = sender.send(url, PAYLOAD)
+
+    # The proxy refused the connection, so nothing reached Discord: safe to resend.
+    assert result.status == "retry"
+    assert result.attempts == 3
+    assert sender.waits == [0.5, 1.0]
+    assert result.error.startswith("ProxyError")
+    assert TOKEN not in result.error and fake.host not in result.error
+    assert fake.requests == []
+
+
+def test_drain_through_a_refused_proxy_leaves_the_row_to_retry(engine, fake, monkeypatch):
+    now = utcnow()
+    store_postings(engine, [posting(1)], now)
+    research(engine, "acme", now)
+    user_id = user(
+        engine,
+        "hook@example.com",
+        discord_webhook=fake.webhook_url("1001", TOKEN),
+        allowed_hosts={fake.host},
+    )
+    key = f"u{user_id}-j1"
+    with engine.begin() as conn:
+        inputs, _ = load_pair_inputs(conn, [key])
+        analysis = MatchAnalysis(
+            score=90, explanation="fit", pros=[], cons=[], recommendation="apply"
+        )
+        save_match(conn, inputs[key], analysis, model="test", prompt_version="v", now=now)
+    isolate_proxy_settings(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    with DiscordWebhookSender(allowed_hosts={fake.host}) as sender:
+        sender.sleep = lambda seconds: None
+        assert drain(engine, sender.send, lambda: now) == {"retry": 1}
+
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(notifications)).one()
+    assert row.status == "retry"
+    assert row.next_attempt_at > now
+    assert row.last_error.startswith("ProxyError") and TOKEN not in row.last_error
+    assert fake.requests == []
+
+    # The proxy is fixed: the next drain, once the row is due, delivers it.
+    monkeypatch.delenv("HTTP_PROXY")
+    later = row.next_attempt_at + timedelta(seconds=1)
+    with DiscordWebhookSender(allowed_hosts={fake.host}) as sender:
+        assert drain(engine, sender.send, lambda: later) == {"sent": 1}
+    assert len(fake.messages("1001")) == 1

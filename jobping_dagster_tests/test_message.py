@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import pytest
@@ -71,8 +72,10 @@ def test_payload_shape():
     assert "85/100" in payload["content"] and len(payload["content"]) <= 2000
 
 
-def test_huge_inputs_stay_within_discord_limits():
-    huge = "word " * 50_000
+# Escaping doubles markdown-heavy text: the limits must hold after it.
+@pytest.mark.parametrize("unit", ["word ", "[*](_) "])
+def test_huge_inputs_stay_within_discord_limits(unit):
+    huge = unit * 50_000
     view = replace(
         VIEW,
         job_title=huge,
@@ -103,8 +106,9 @@ def test_huge_inputs_stay_within_discord_limits():
     assert len(format_notification_text(view)) <= 500
 
 
-def test_title_keeps_the_company_when_the_job_title_is_huge():
-    payload = build_discord_payload(replace(VIEW, job_title="x" * 5000))
+@pytest.mark.parametrize("char", ["x", "*"])
+def test_title_keeps_the_company_when_the_job_title_is_huge(char):
+    payload = build_discord_payload(replace(VIEW, job_title=char * 5000))
     assert payload["embeds"][0]["title"].endswith("— Acme")
 
 
@@ -129,6 +133,70 @@ def test_mentions_are_neutralised_everywhere(text):
     assert payload["allowed_mentions"] == {"parse": []}
     for mention in ("@everyone", "@here", "@EVERYONE", "<@123456789>", "<@&42>", "<#7>"):
         assert mention not in rendered
+
+
+# What Discord's markdown acts on; a backslash before any punctuation shows it as written.
+MARKDOWN_CHARACTERS = set("\\*_~`|[]<>#")
+HOSTILE = "@everyone [click](http://evil.example) <script>alert(1)</script>"
+
+
+def unescaped_markdown(text: str) -> list[str]:
+    """The markdown characters in `text` that Discord would act on (not backslash-escaped)."""
+    found, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text) and not text[i + 1].isalnum():
+            i += 2
+            continue
+        if text[i] in MARKDOWN_CHARACTERS:
+            found.append(text[i])
+        i += 1
+    return found
+
+
+def as_shown(text: str) -> str:
+    """What a reader sees once Discord has applied the escapes."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", text).replace("\u200b", "")
+
+
+def markdown_rendered(payload: dict) -> list[str]:
+    """Every text Discord renders as markdown: the content, the embed's title, description
+    and field values (the footer is plain text)."""
+    embed = payload["embeds"][0]
+    texts = [payload["content"], embed["title"], embed.get("description", "")]
+    return texts + [field["value"] for field in embed["fields"]]
+
+
+def test_untrusted_posting_text_cannot_ping_link_or_format():
+    formatting = "**bold** __under__ `code` ||spoiler|| ~~gone~~ # big > quote \\"
+    view = replace(
+        VIEW,
+        job_title=HOSTILE,
+        company="**Acme** ||x|| ~~y~~",
+        location=HOSTILE,
+        explanation=f"{HOSTILE}\n# Heading\n> quote\n- item\n1. first\n-# small\n{formatting}",
+        pros=[HOSTILE],
+        cons=[formatting],
+        recommendation=HOSTILE,
+        company_summary=HOSTILE,
+        salary_currency="[x](y)",
+    )
+    payload = build_discord_payload(view)
+
+    assert payload["allowed_mentions"] == {"parse": []}
+    for text in markdown_rendered(payload):
+        assert unescaped_markdown(text) == [], text
+        assert "@everyone" not in text
+        # No bare URL for Discord to turn into a link either.
+        assert "http://" not in text
+        for line in text.split("\n"):
+            assert not re.match(r"\s*([-+*]|\d+\.)\s", line), line
+    # Still readable: once Discord applies the escapes, the text reads as it was written.
+    embed = payload["embeds"][0]
+    assert as_shown(embed["title"]) == f"{HOSTILE} — **Acme** ||x|| ~~y~~"
+    assert as_shown(fields(payload)["Recommendation"]) == HOSTILE
+    assert as_shown(embed["description"]).startswith(f"{HOSTILE}\n# Heading\n> quote\n- item")
+    # The one-line text for the table is plain: not escaped.
+    assert "\\[click" not in format_notification_text(view)
 
 
 def test_masked_links_and_control_characters_are_defused():

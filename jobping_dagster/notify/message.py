@@ -1,9 +1,12 @@
 """What a match notification says: a Discord webhook payload and a one-line text.
 
 Everything taken from a posting or the LLM is untrusted: it may hold `@everyone`, fake
-mentions, masked links or megabytes of text. Each piece is cleaned and cut to Discord's limits
-(https://discord.com/developers/docs/resources/message#embed-object-embed-limits), and the
-payload sets `allowed_mentions` to ping nobody whatever the text says.
+mentions, masked links, markdown or megabytes of text. Each piece is cleaned and cut to
+Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits),
+and the payload sets `allowed_mentions` to ping nobody whatever the text says. Discord renders
+markdown in the content, the embed title, description and field values, so untrusted text
+there is escaped: it shows as written but cannot link, format, quote or mention. (The footer
+is plain text and the one-line table text is not markdown: neither is escaped.)
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ BULLETS_MAX = 10
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>", re.IGNORECASE)
 _ZWSP = "\u200b"
+# Characters Discord's markdown acts on anywhere (links need "[", mentions, emoji and
+# timestamps "<"), and list markers at the start of a line. A backslash shows any
+# punctuation as written.
+_MARKDOWN_CHAR_RE = re.compile(r"[\\*_~`|\[\]<>#]")
+_LIST_MARKER_RE = re.compile(r"^(\s*\d*)([-+.])(?=\s)", re.MULTILINE)
 _CLEAN_MAX = 4 * DESCRIPTION_MAX
 
 
@@ -56,8 +64,8 @@ def build_discord_payload(view: NotificationView) -> dict:
     score = _score(view.score)
     # Cut each part first so a huge job title cannot push the company name out.
     parts = [
-        _truncate(_clean(view.job_title, True), 180),
-        _truncate(_clean(view.company, True), 70),
+        _truncate(_markdown_inert(_clean(view.job_title, True)), 180),
+        _truncate(_markdown_inert(_clean(view.company, True)), 70),
     ]
     title = _truncate(" — ".join(p for p in parts if p) or "New job match", TITLE_MAX)
     embed: dict = {
@@ -66,7 +74,7 @@ def build_discord_payload(view: NotificationView) -> dict:
         "fields": [],
         "footer": {"text": _truncate(f"JobPing · {_clean(view.model, True)}", FOOTER_MAX)},
     }
-    description = _truncate(_clean(view.explanation), DESCRIPTION_MAX)
+    description = _truncate(_markdown_inert(_clean(view.explanation)), DESCRIPTION_MAX)
     if description:  # Discord refuses an empty string here
         embed["description"] = description
     url = _safe_url(view.url)
@@ -79,13 +87,16 @@ def build_discord_payload(view: NotificationView) -> dict:
                 {"name": name, "value": _truncate(value, limit), "inline": inline}
             )
 
+    recommendation = _markdown_inert(_clean(view.recommendation or "", True))
+    salary = format_salary(view.salary_min, view.salary_max, view.salary_currency) or ""
+    company = _markdown_inert(_clean(view.company_summary or ""))
     add("Score", f"{score}/100", FIELD_MAX)
-    add("Recommendation", _clean(view.recommendation or "", True), SHORT_FIELD_MAX)
-    add("Location", _location(view), SHORT_FIELD_MAX)
-    add("Salary", format_salary(view.salary_min, view.salary_max, view.salary_currency), FIELD_MAX)
+    add("Recommendation", recommendation, SHORT_FIELD_MAX)
+    add("Location", _markdown_inert(_location(view)), SHORT_FIELD_MAX)
+    add("Salary", _markdown_inert(salary), FIELD_MAX)
     add("Pros", _bullets(view.pros), FIELD_MAX, inline=False)
     add("Cons", _bullets(view.cons), FIELD_MAX, inline=False)
-    add("Company", _clean(view.company_summary or ""), SHORT_FIELD_MAX, inline=False)
+    add("Company", company, SHORT_FIELD_MAX, inline=False)
 
     content = _truncate(f"New match: {score}/100 · {title}", CONTENT_MAX)
     return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
@@ -139,13 +150,25 @@ def _clean(text: object, one_line: bool = False) -> str:
     return text.strip()
 
 
+def _markdown_inert(text: str) -> str:
+    """Cleaned text escaped for a place Discord renders as markdown: it reads the same, but
+    cannot format, link or quote. The zero-width space after "://" stops Discord turning a
+    bare URL into a link: the only link in a notification is the posting's own."""
+    text = _MARKDOWN_CHAR_RE.sub(r"\\\g<0>", text)
+    text = _LIST_MARKER_RE.sub(r"\1\\\2", text)  # "1. x" -> "1\. x"
+    return text.replace("://", ":" + _ZWSP + "//")
+
+
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _bullets(items: list[str] | None) -> str:
     # One item past the cap is enough to know that "…" is needed.
-    lines = [f"• {_truncate(_clean(item, True), 200)}" for item in (items or [])[: BULLETS_MAX + 1]]
+    lines = [
+        f"• {_truncate(_markdown_inert(_clean(item, True)), 200)}"
+        for item in (items or [])[: BULLETS_MAX + 1]
+    ]
     lines = [line for line in lines if line != "• "]
     shown = []
     for line in lines[:BULLETS_MAX]:
