@@ -21,6 +21,7 @@ setup(
         "scikit-learn==1.9.1",
         "pydantic>=2.10,<3",
         "requests>=2.32,<3",
+        "beautifulsoup4>=4.12,<5",  # plain text out of markup in postings
     ],
     extras_require={
         "dev": [

@@ -27,7 +27,7 @@ from jobping_dagster.db.engine import (
 from jobping_dagster.matching.candidates import companies_chosen_for, redrive_pairs
 from jobping_dagster.notify.outbox import redrive
 from jobping_dagster.postings.csv_import import read_jobspy_csv
-from jobping_dagster.postings.model import SiteScrape
+from jobping_dagster.postings.model import SiteScrape, format_reasons
 from jobping_dagster.postings.normalize import normalize_frame
 from jobping_dagster.postings.store import save_raw_scrape, upsert_postings
 from jobping_dagster.preflight import StartupError
@@ -379,13 +379,11 @@ def _import_csv(args, settings: Settings) -> int:
                 fetched_at=now,
             )
             stats = upsert_postings(conn, result.postings, day=now.date(), now=now)
-        rejected = (
-            ", ".join(f"{reason} {n}" for reason, n in result.rejected.most_common()) or "none"
-        )
         print(
             f"{path}: {result.rows_in} rows, {result.accepted} accepted "
             f"({stats.inserted} new, {stats.updated} already known), "
-            f"{result.duplicates} duplicates, {result.rejected_total} rejected ({rejected})"
+            f"{result.duplicates} duplicates, {result.rejected_total} rejected "
+            f"({format_reasons(result.rejected)}); cleaned: {format_reasons(result.cleaned)}"
         )
     return 0
 

@@ -14,10 +14,16 @@ from jobping_dagster.llm.resources import LocalLLMResource, OpenAIResource
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.assets import user_job_matches as matches_asset
 from jobping_dagster.postings.assets import scraped_jobs
-from jobping_dagster.postings.sources import SampleJobSource
+from jobping_dagster.postings.model import SiteScrape
+from jobping_dagster.postings.sources import JobSource, SampleJobSource
 from jobping_dagster.postings.store import save_raw_scrape
 from jobping_dagster_tests.builders import posting, research, store_postings, user
 from jobping_dagster_tests.fakes.openai_server import FakeOpenAI, quota_exceeded, status_error
+from jobping_dagster_tests.test_hostile_postings import (
+    HOSTILE_CLEANED,
+    HOSTILE_REJECTED,
+    hostile_frame,
+)
 
 
 def _scrape(db_url, instance, day):
@@ -69,6 +75,43 @@ def test_a_past_day_is_rebuilt_from_its_raw_scrape_or_fails_clearly(db_url, engi
     metadata = rebuilt.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["origin"].value.startswith("rebuilt from")
     assert metadata["new_postings"].value >= 60
+
+
+class HostileJobSource(JobSource):
+    """One board returning the rows of the fault tests: bad dates, salaries, markup, URLs."""
+
+    @property
+    def name(self) -> str:
+        return "hostile"
+
+    def fetch(self, day):
+        return [SiteScrape(site="indeed", frame=hostile_frame())]
+
+
+def test_cleaned_fields_are_counted_in_the_metadata_live_and_rebuilt(db_url, engine):
+    today = utcnow().date()
+    yesterday = today - timedelta(days=1)
+    with engine.begin() as conn:
+        for scrape in HostileJobSource().fetch(yesterday):
+            save_raw_scrape(
+                conn, day=yesterday, source="hostile", scrape=scrape, fetched_at=utcnow()
+            )
+    resources = {"app_db": AppDatabase(url=db_url), "job_source": HostileJobSource()}
+    with dg.DagsterInstance.ephemeral() as instance:
+        results = [
+            dg.materialize(
+                [scraped_jobs],
+                partition_key=day.isoformat(),
+                instance=instance,
+                resources=resources,
+            )
+            for day in (today, yesterday)
+        ]
+    for result in results:
+        metadata = result.get_asset_materialization_events()[0].materialization.metadata
+        assert metadata["rejected_by_reason"].value == HOSTILE_REJECTED
+        assert metadata["cleaned_by_reason"].value == HOSTILE_CLEANED
+        assert "<" not in metadata["preview"].value
 
 
 def _researched_or_failed(engine):

@@ -6,8 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from jobping_dagster.cli import main
 from jobping_dagster.postings.csv_import import read_jobspy_csv
 from jobping_dagster.postings.normalize import JOBSPY_COLUMNS, normalize_frame
+from jobping_dagster_tests.test_hostile_postings import HOSTILE_CLEANED, hostile_frame
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "jobspy"
 CURRENT_LAYOUT = FIXTURES / "non_tech_us_2025.csv"
@@ -120,3 +122,23 @@ def test_empty_file_is_a_clear_error(tmp_path):
     path.write_text("", encoding="utf-8")
     with pytest.raises(ValueError, match="not a readable CSV"):
         read_jobspy_csv(path)
+
+
+def test_import_summary_counts_rejected_rows_and_cleaned_fields(
+    db_url, tmp_path, monkeypatch, capsys
+):
+    # The same names and figures as the scraped_jobs metadata: one Counter feeds both.
+    monkeypatch.setenv("JOBPING_HOME", str(tmp_path))
+    monkeypatch.setenv("JOBPING_DATABASE_URL", db_url)
+    path = tmp_path / "hostile.csv"
+    hostile_frame().to_csv(path, index=False)
+
+    assert main(["import-csv", str(path)]) == 0
+
+    summary = capsys.readouterr().out
+    assert "11 rows, 10 accepted" in summary
+    assert "1 rejected (missing_company 1)" in summary
+    cleaned = summary.split("cleaned: ", 1)[1].strip()
+    assert dict(item.rsplit(" ", 1) for item in cleaned.split(", ")) == {
+        reason: str(count) for reason, count in HOSTILE_CLEANED.items()
+    }

@@ -91,6 +91,7 @@ def test_current_layout_every_row_accounted_for(current_frame):
     assert set(result.per_site) == {"indeed", "linkedin"}
     assert result.per_site["indeed"].rows_in == 20
     assert result.rejected_total == 0  # every row has a title, company and board URL
+    assert result.cleaned == {}  # real data: no field needed emptying, cutting or stripping
     # Every LinkedIn row lacks a description; they are still kept.
     linkedin = [posting for posting in result.postings if posting.site == "linkedin"]
     assert len(linkedin) >= 19
@@ -172,6 +173,7 @@ def test_old_layout_every_row_accounted_for(old_frame):
     assert set(result.per_site) == {"glassdoor", "indeed", "linkedin", "zip_recruiter"}
     assert all(stats.rows_in == 100 for stats in result.per_site.values())
     assert result.rejected_total == 0
+    assert result.cleaned == {}
     linkedin = [posting for posting in result.postings if posting.site == "linkedin"]
     assert linkedin and all(posting.description == "" for posting in linkedin)
 
@@ -494,25 +496,31 @@ def test_large_salaries_in_weaker_currencies_are_kept():
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "reason"),
     [
-        "",
-        "garbage",
-        "2025-13-45",
-        "yesterday",
-        12345,
-        20250101,
-        np.nan,
-        None,
-        pd.NaT,
-        "1999-12-31",
-        date(1970, 1, 1),
-        TODAY + timedelta(days=5),
-        (TODAY + timedelta(days=30)).isoformat(),
+        ("", None),
+        (np.nan, None),
+        (None, None),
+        (pd.NaT, None),
+        ("garbage", "date_unreadable"),
+        (12345, "date_unreadable"),
+        (20250101, "date_unreadable"),
+        ("2025-13-45", "date_impossible"),
+        (TODAY + timedelta(days=5), "date_in_future"),
+        ((TODAY + timedelta(days=30)).isoformat(), "date_in_future"),
     ],
 )
-def test_odd_or_future_dates_become_none(value):
-    assert only_posting(date_posted=value).date_posted is None
+def test_missing_odd_or_future_dates_become_none(value, reason):
+    result = normalize_rows(make_row(date_posted=value))
+    assert result.postings[0].date_posted is None
+    assert result.cleaned == ({reason: 1} if reason else {})
+
+
+@pytest.mark.parametrize("value", ["1999-12-31", date(1970, 1, 1), "1900-01-01"])
+def test_old_dates_are_kept_for_the_recency_filter(value):
+    result = normalize_rows(make_row(date_posted=value))
+    assert result.postings[0].date_posted.year < 2000
+    assert result.cleaned == {}
 
 
 @pytest.mark.parametrize(

@@ -358,6 +358,7 @@ def test_sample_normalizes_with_the_planted_problems(sample_frame):
     assert messy.salary_currency == "USD"
     swapped = next(p for p in result.postings if p.title == "Backend Engineer, Payouts")
     assert (swapped.salary_min, swapped.salary_max) == (130_000, 160_000)
+    assert result.cleaned == {"salary_min_above_max": 1}  # the only planted field problem
     html = next(p for p in result.postings if p.title == "Frontend Developer")
     assert "<" not in html.description and "vision & a 401(k)" in html.description
     assert all(posting.date_posted is not None for posting in result.postings)

@@ -71,7 +71,8 @@ def candidate_jobs(
     else:
         query = query.where(jobs.c.last_seen_at >= since)
         oldest = since.date() - MAX_POSTING_AGE
-    query = query.where(sa.or_(jobs.c.date_posted.is_(None), jobs.c.date_posted >= oldest))
+    # No board date (missing or unreadable): the day JobPing first saw it is the honest one.
+    query = query.where(sa.func.coalesce(jobs.c.date_posted, jobs.c.first_seen_day) >= oldest)
     found = []
     for row in conn.execute(query):
         if row.facts is None:

@@ -10,7 +10,7 @@ from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import jobs
 from jobping_dagster.markdown import markdown_table
-from jobping_dagster.postings.model import NormalizationResult, SiteScrape
+from jobping_dagster.postings.model import NormalizationResult, SiteScrape, format_reasons
 from jobping_dagster.postings.normalize import normalize_frame
 from jobping_dagster.postings.sources import JobSource
 from jobping_dagster.postings.store import (
@@ -63,7 +63,7 @@ def scraped_jobs(
     """Job postings first seen on each UTC day. Today's partition scrapes the job source (one
     call per board) and keeps the raw scrape; a past day is rebuilt from its raw scrape.
     Rows are cleaned, annualized and deduplicated into the `jobs` table; every rejected row
-    is counted with its reason."""
+    is counted with its reason, and every field emptied, cut or stripped of markup too."""
     day = date.fromisoformat(context.partition_key)
     engine = app_db.engine()
     now = utcnow()
@@ -97,14 +97,17 @@ def scraped_jobs(
             + "; ".join(f"{site}: {error}" for site, error in blocked.items()),
             metadata={"blocked_sites": blocked},
         )
-    result = normalize_frame(_combined(scrapes), today=now.date())
+    # The day of the scrape, also when rebuilding a past day: "yesterday" on a board means
+    # the day before it was scraped, and a date after it cannot be true.
+    result = normalize_frame(_combined(scrapes), today=day)
     with engine.begin() as conn:
         stats = upsert_postings(conn, result.postings, day=day, now=now)
         stored = postings_frame(conn, day)
         check_results = _check_results(conn, day, result, config.max_reject_rate)
     context.log.info(
         f"{day}: {result.rows_in} rows in, {result.accepted} accepted, "
-        f"{result.rejected_total} rejected, {stats.inserted} new postings"
+        f"{result.rejected_total} rejected ({format_reasons(result.rejected)}), "
+        f"{stats.inserted} new postings; cleaned: {format_reasons(result.cleaned)}"
     )
     return dg.MaterializeResult(
         metadata={
@@ -113,6 +116,9 @@ def scraped_jobs(
             "accepted": result.accepted,
             "rejected": result.rejected_total,
             "rejected_by_reason": dict(result.rejected),
+            # Accepted postings per reason a field was emptied, cut or stripped of markup
+            # (see normalize.CLEANED_*); the CSV import prints the same names.
+            "cleaned_by_reason": dict(sorted(result.cleaned.items())),
             "duplicates_in_scrape": result.duplicates,
             "duplicates_of_stored_postings": stats.cross_site_duplicates,
             "new_postings": stats.inserted,

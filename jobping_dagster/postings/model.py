@@ -50,6 +50,9 @@ class NormalizationResult:
     postings: list[Posting] = field(default_factory=list)
     rows_in: int = 0
     rejected: Counter[str] = field(default_factory=Counter)  # reason -> count
+    # reason -> accepted postings with a field emptied, cut or stripped for that reason
+    # (normalize.CLEANED_*, "<field>_truncated"); operators see it next to `rejected`.
+    cleaned: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0  # rows dropped as a repeat of an accepted posting
     per_site: dict[str, SiteStats] = field(default_factory=dict)
 
@@ -60,6 +63,11 @@ class NormalizationResult:
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+
+def format_reasons(counts: Counter[str]) -> str:
+    """ "date_unreadable 2, markup_stripped 1" (most frequent first), or "none"."""
+    return ", ".join(f"{reason} {n}" for reason, n in counts.most_common()) or "none"
 
 
 @dataclass

@@ -18,7 +18,7 @@ RAW_FORMAT = "jobspy-frame/1"
 
 
 def _json_value(value: Any) -> Any:
-    """A cell as a JSON value: dates as ISO strings, NaN/NaT/NA as null."""
+    """A cell as a JSON value: dates as ISO strings, NaN/NaT/NA as null, infinities as text."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | np.bool_):
@@ -26,7 +26,11 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
+        if math.isnan(value):
+            return None
+        # Kept as text ("inf"): JSON has no infinity, and as null a rebuilt day would not
+        # count the hostile salary the live scrape counted.
+        return float(value) if math.isfinite(value) else str(float(value))
     if isinstance(value, str):
         return value
     if isinstance(value, datetime | date):  # pd.Timestamp is a datetime
