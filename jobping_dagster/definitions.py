@@ -5,6 +5,7 @@ import functools
 
 import dagster as dg
 
+from jobping_dagster import code_server
 from jobping_dagster.companies.assets import company_info
 from jobping_dagster.companies.checks import company_info_in_use_is_fresh
 from jobping_dagster.companies.sensors import company_research_sensor, research_job
@@ -27,6 +28,9 @@ from jobping_dagster.postings.assets import scraped_jobs
 from jobping_dagster.postings.schedules import build_scrape_schedule, scrape_job
 from jobping_dagster.postings.sources import JobSource, JobSpySource, SampleJobSource
 from jobping_dagster.settings import Settings
+
+# The code server imports this module before it serves: a hung run worker must not hang it.
+code_server.install()
 
 
 def build_resources(settings: Settings) -> dict:
