@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -300,10 +301,14 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(pg_admin_engine, tmp_path: Path, monkeypatch, **stack_env: str):
+def running_stack(
+    pg_admin_engine, tmp_path: Path, monkeypatch, **stack_env: str | Callable[[dict], str]
+):
     """Fresh databases, fakes and settings for a Stack (not started). `stack_env` overrides
     settings for the stack's processes only (for example a database port behind a proxy the
-    test controls); this process keeps the direct settings."""
+    test controls); this process keeps the direct settings. A value may be a function of
+    the settings (a dict), for one that depends on the fresh database names:
+    `JOBPING_DATABASE_URL=lambda settings: ...settings["JOBPING_DATABASE_URL"]...`."""
     names = {role: f"jobping_e2e_{role}_{uuid.uuid4().hex[:8]}" for role in ("dagster", "app")}
     with pg_admin_engine.connect() as conn:
         for name in names.values():
@@ -333,7 +338,11 @@ def running_stack(pg_admin_engine, tmp_path: Path, monkeypatch, **stack_env: str
         }
         for name, value in settings.items():
             monkeypatch.setenv(name, value)  # this process reads the same instance
-        under_test = Stack(tmp_path, {**os.environ, **stack_env}, discord, app_url, openai)
+        overrides = {
+            name: value(dict(settings)) if callable(value) else value
+            for name, value in stack_env.items()
+        }
+        under_test = Stack(tmp_path, {**os.environ, **overrides}, discord, app_url, openai)
         try:
             yield under_test
         finally:
