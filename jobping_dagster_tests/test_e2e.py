@@ -71,7 +71,7 @@ def test_production_stack_delivers_every_match_once_through_daemon_and_code_serv
         time.sleep(0.1)
     daemon_pid = stack.pid("daemon")
     os.kill(daemon_pid, signal.SIGKILL)
-    stack.wait_until_settled("after the daemon was killed")
+    stack.wait_until_settled("after the daemon was killed", since=time.time())
     stack.assert_settled_state()
     assert fan_out_ids <= {user_id for user_id, _ in stack.expected()}
     assert f"daemon (pid {daemon_pid}) exited with signal 9" in stack.supervisor_output()
@@ -95,9 +95,10 @@ def test_production_stack_delivers_every_match_once_through_daemon_and_code_serv
         time.sleep(6)  # at least one more sensor interval without the code server
     finally:
         os.kill(stack.supervisor.pid, signal.SIGCONT)
+    back_at = time.time()
     outage_ticks = stack.failed_ticks_since(killed_at)
     assert all("user code server" in (t.error.message if t.error else "") for t in outage_ticks)
-    stack.wait_until_settled("after the code server came back")
+    stack.wait_until_settled("after the code server came back", since=back_at)
     stack.assert_settled_state()
     assert late_ids <= {user_id for user_id, _ in stack.expected()}
     assert f"code-server (pid {code_server_pid}) exited with signal 9" in (
