@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import json
 import os
 import sys
@@ -437,7 +438,12 @@ def _dagster_instance(settings: Settings) -> dg.DagsterInstance:
     # Without DAGSTER_HOME, run history still lands under JobPing's own folder.
     home = settings.home / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    return dg.DagsterInstance.from_config(str(home))
+    # Dagster's SQLite storage stamps its schema version on first open without a lock: two
+    # processes opening a fresh folder at once leave two version rows, and every later open
+    # fails ("more than one head"). A file lock makes first opens take turns.
+    with open(home / ".open.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def _run_once(args, settings: Settings) -> int:
