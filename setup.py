@@ -22,6 +22,9 @@ setup(
         "pydantic>=2.10,<3",
         "requests>=2.32,<3",
         "beautifulsoup4>=4.12,<5",  # plain text out of markup in postings
+        "markdownify==1.2.3",  # HTML descriptions to markdown, as jobspy converts its own
+        "ftfy==6.3.1",  # repairs mojibake in scraped text
+        "tabulate==0.10.0",  # pandas.DataFrame.to_markdown for metadata tables
     ],
     extras_require={
         "dev": [

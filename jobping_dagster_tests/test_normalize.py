@@ -9,14 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobping_dagster.postings.normalize import (
-    JOBSPY_COLUMNS,
-    clean_description,
-    company_key,
-    dedup_key,
-    normalize_frame,
-    source_id_from_url,
-)
+from jobping_dagster.postings.description import clean_description
+from jobping_dagster.postings.keys import company_key, dedup_key, source_id_from_url
+from jobping_dagster.postings.normalize import JOBSPY_COLUMNS, normalize_frame
 from jobping_dagster.postings.raw import frame_from_json, frame_to_json
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "jobspy"

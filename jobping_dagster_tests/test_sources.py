@@ -10,13 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from jobping_dagster.postings import sources
+from jobping_dagster.postings.keys import company_key
 from jobping_dagster.postings.model import SiteScrape
-from jobping_dagster.postings.normalize import (
-    ANNUAL_FACTORS,
-    JOBSPY_COLUMNS,
-    company_key,
-    normalize_frame,
-)
+from jobping_dagster.postings.normalize import JOBSPY_COLUMNS, normalize_frame
+from jobping_dagster.postings.salary import ANNUAL_FACTORS
 from jobping_dagster.postings.sample import load_sample_document, load_sample_frame
 from jobping_dagster.postings.sources import JobSource, JobSpySource, SampleJobSource
 
