@@ -193,6 +193,16 @@ def test_no_script_or_handler_survives_in_a_description(description):
     assert cleaned == Counter({"unsafe_markup_removed": 1})
 
 
+@pytest.mark.parametrize(
+    "description",
+    ["<div>" * 20_000 + "Build APIs.", "<p>Build APIs.</p>" + "<span>" * 20_000 + "<script>x"],
+)
+def test_deeply_nested_markup_does_not_cost_the_posting(description):
+    posting, _ = one(description=description)
+    assert posting.description.startswith("Build APIs.")
+    assert "<" not in posting.description and "script" not in posting.description
+
+
 def test_an_ordinary_markdown_description_is_not_counted():
     posting, cleaned = one(description="**Duties**\n\n* Ship\\-it\n* See <https://acme.example>")
     assert posting.description == "**Duties**\n\n* Ship-it\n* See <https://acme.example>"

@@ -442,6 +442,26 @@ def test_entities_are_decoded_only_when_complete():
     )
 
 
+def test_formatted_html_description_becomes_markdown():
+    description = clean_description(
+        "<div>\n  <h2>About</h2>\n  <p>R&D at AT&T &parameter</p>\n  <ul>\n    <li>Go</li>\n"
+        "    <li>C++</li>\n  </ul>\n<table><tr><th>Pay</th></tr><tr><td>$50</td></tr></table>"
+        "<p>See <a href='https://acme.example/jobs'>our site</a>"
+        "<img src='https://tracker.example/pixel.gif'></p></div>"
+    )
+    # The indentation between tags is not text: no blank line between list items.
+    assert description == (
+        "## About\n\nR&D at AT&T &parameter\n\n* Go\n* C++\n\n| Pay |\n| --- |\n| $50 |"
+        "\n\nSee our site"
+    )
+
+
+def test_mojibake_of_a_no_break_space_is_repaired():
+    # UTF-8 "\u00a0" read as cp1252 is "Â\u00a0"; exports often turn the second into a space.
+    assert clean_description("ten times.Â In recent years") == "ten times. In recent years"
+    assert clean_description("CafÃƒÂ© Worldâ€™s") == "Café World’s"  # mangled twice
+
+
 def test_title_company_and_location_are_collapsed_and_bounded():
     posting = only_posting(
         title="  Senior \n  Engineer  ", company="x" * 1000, location=" Austin,\tTX "
