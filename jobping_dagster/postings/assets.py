@@ -117,7 +117,8 @@ def scraped_jobs(
             "rejected": result.rejected_total,
             "rejected_by_reason": dict(result.rejected),
             # Accepted postings per reason a field was emptied, cut or stripped of markup
-            # (see normalize.CLEANED_*); the CSV import prints the same names.
+            # (the CLEANED_* names, see NormalizationResult.cleaned); the CSV import prints
+            # the same names.
             "cleaned_by_reason": dict(sorted(result.cleaned.items())),
             "duplicates_in_scrape": result.duplicates,
             "duplicates_of_stored_postings": stats.cross_site_duplicates,

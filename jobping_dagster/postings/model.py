@@ -51,7 +51,8 @@ class NormalizationResult:
     rows_in: int = 0
     rejected: Counter[str] = field(default_factory=Counter)  # reason -> count
     # reason -> accepted postings with a field emptied, cut or stripped for that reason
-    # (normalize.CLEANED_*, "<field>_truncated"); operators see it next to `rejected`.
+    # (the CLEANED_* names of postings/text, description, dates, salary and record, and
+    # "<field>_truncated"); operators see it next to `rejected`.
     cleaned: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0  # rows dropped as a repeat of an accepted posting
     per_site: dict[str, SiteStats] = field(default_factory=dict)
