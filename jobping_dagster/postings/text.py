@@ -6,6 +6,8 @@ costs that field, never the posting.
 
 from __future__ import annotations
 
+import re
+
 import ftfy
 
 from jobping_dagster.postings.cells import PLACEHOLDER_TEXT, as_text
@@ -13,6 +15,11 @@ from jobping_dagster.postings.markup import HTML_ENTITY, TAG_START, strip_markup
 
 CLEANED_MARKUP_STRIPPED = "markup_stripped"  # tags/entities in title, company, location...
 TRUNCATED = "{field}_truncated"  # title_truncated, description_truncated, ...
+# UTF-8 read as cp1252 or Latin-1 always holds a lead byte C2-F4 ("Â" to "ô"; "â€™" is
+# "’"). Text without one is left alone: that spares ftfy's scan for badness, about a
+# millisecond per description, on almost every posting. (Mojibake through other code
+# pages, e.g. cp1251, is not looked for; the hand-written repair did not either.)
+_MOJIBAKE_LEAD = re.compile(r"[\u00c2-\u00f4]")
 
 
 def fix_mojibake(text: str) -> str:
@@ -20,6 +27,8 @@ def fix_mojibake(text: str) -> str:
 
     Only ftfy's encoding repair: its other fixes (straight quotes, half-width letters,
     decoded entities) would change text that was never broken."""
+    if not _MOJIBAKE_LEAD.search(text):
+        return text
     return ftfy.fix_encoding(text)
 
 
