@@ -181,6 +181,7 @@ def test_a_company_that_is_only_markup_is_rejected_as_missing():
         "<p>Build APIs.</p><script>alert(1)</script><img src=x onerror=alert(1)>",
         "Build APIs. &lt;script&gt;alert(1)&lt;/script&gt;",
         "Build APIs. \\<script\\>alert(1)\\</script\\>",  # markdown-escaped
+        "<p>Build APIs.</p>\\<script\\>alert(1)\\</script\\>",  # escaped, inside HTML
         "Build APIs. [Apply](javascript:alert(1))",
     ],
 )

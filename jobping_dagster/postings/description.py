@@ -17,6 +17,7 @@ from jobping_dagster.postings.cells import as_text
 from jobping_dagster.postings.markup import (
     HIDDEN_ELEMENTS,
     has_tags,
+    hidden_elements,
     parse_html,
     remove_leftover_tags,
     strip_markup,
@@ -33,7 +34,7 @@ _HTML_TAG = re.compile(
     re.IGNORECASE,
 )
 # Elements whose removal is counted: they carry code, not just page furniture.
-_CODE_ELEMENTS = frozenset({"script", "style", "iframe", "object"})
+_CODE_ELEMENTS = ("script", "style", "iframe", "object")
 # Links are kept as their text and images dropped, as before markdownify: a link written
 # by a board is one more place for a script URL, and an image is a tracking pixel at best.
 _MARKDOWNIFY_OPTIONS = {
@@ -84,9 +85,8 @@ def html_to_markdown(text: str) -> tuple[str, bool]:
         soup = parse_html(text)
     except ParserRejectedMarkup:  # e.g. "<![ if gte mso 9 ]>"
         return unescape_entities(remove_leftover_tags(text)), False
-    dropped_code = False
-    for element in soup(HIDDEN_ELEMENTS + ("title",)):
-        dropped_code = dropped_code or element.name in _CODE_ELEMENTS
+    dropped_code = bool(hidden_elements(soup, _CODE_ELEMENTS))
+    for element in hidden_elements(soup, HIDDEN_ELEMENTS + ("title",)):
         element.decompose()
     _keep_line_breaks(soup)
     try:

@@ -12,7 +12,7 @@ import re
 import warnings
 from html import unescape as html_unescape
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag
 from bs4.exceptions import ParserRejectedMarkup
 
 # Only entities that end in ";": html.unescape alone would turn "&parameter" into "¶meter".
@@ -34,6 +34,13 @@ _LEFTOVER_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>?")
 _AUTOLINK = re.compile(r"<https?://[^\s<>\"'`]{1,2000}>")
 # Tags that separate words the way a space does ("<p>Senior</p><p>Engineer</p>").
 _BREAKING_TAG = re.compile(r"<(?:br|p|div|li|tr|td|th|h[1-6])\b", re.IGNORECASE)
+
+
+def hidden_elements(soup: BeautifulSoup, names: tuple[str, ...] = HIDDEN_ELEMENTS) -> list[Tag]:
+    """The elements named `names` in `soup`, also when punctuation trails the name: the
+    parser reads a markdown-escaped "\\<script\\>" as an element named "script\\"."""
+    pattern = re.compile(rf"^(?:{'|'.join(map(re.escape, names))})\W*$", re.IGNORECASE)
+    return soup.find_all(pattern)
 
 
 def unescape_entities(text: str) -> str:
@@ -70,7 +77,7 @@ def _soup_text(text: str, keep_autolinks: bool) -> str:
         soup = parse_html(text)
     except ParserRejectedMarkup:
         return unescape_entities(remove_leftover_tags(text))
-    for element in soup(HIDDEN_ELEMENTS):
+    for element in hidden_elements(soup):
         element.decompose()
     return soup.get_text()
 
