@@ -35,8 +35,8 @@ _HTML_TAG = re.compile(
 )
 # Elements whose removal is counted: they carry code, not just page furniture.
 _CODE_ELEMENTS = ("script", "style", "iframe", "object")
-# Links are kept as their text and images dropped, as before markdownify: a link written
-# by a board is one more place for a script URL, and an image is a tracking pixel at best.
+# Links are kept as their text and images dropped, as the hand-written converter did: a
+# link from a board is one more place for a script URL, an image a tracking pixel at best.
 _MARKDOWNIFY_OPTIONS = {
     "heading_style": ATX,
     "bullets": "*",
@@ -53,7 +53,7 @@ _UNSAFE_MARKDOWN_LINK = re.compile(
     r"(?:[^()\[\]\n]|\([^()\[\]\n]*\))*\)",
     re.IGNORECASE,
 )
-# markdownify escapes these with a backslash; "\\" is handled in the same pass.
+# jobspy's markdownify escapes these with a backslash; "\\" is handled in the same pass.
 _MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&|<>~=])")
 _UNICODE_SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _INNER_SPACE_RUNS = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
