@@ -29,7 +29,7 @@ class MatchConfig(dg.Config):
     partitions_def=pair_partitions_def,
     deps=[dg.AssetDep("company_info", partition_mapping=dg.AllPartitionMapping())],
     group_name="matching",
-    kinds={"openai", "sql"},
+    kinds={"sql"},  # plus the LLM's kind, from the settings (definitions.py)
     backfill_policy=dg.BackfillPolicy.single_run(),
     # No in-run retry: a failed pair is requested again by the fan-out sensor after a
     # cool-down (retries.py), so a short outage does not use up its attempts.
