@@ -104,6 +104,10 @@ def test_selection_keeps_few_counts_every_other_pair_and_tops_up_for_new_users(e
     assert gated == 60  # the remote-only nurse and on-site postings: all gated
     assert meta["gated_by_reason"].value == {"onsite_for_remote_only": 60}
     assert meta["wishes_read"].value == 2
+    # The kept pairs' relevance, in bins of ten: five pairs counted once each.
+    histogram = meta["kept_relevance_histogram"].value.splitlines()[2:]
+    assert len(histogram) == 10
+    assert sum(int(line.split("|")[2]) for line in histogram) == kept
     assert again.asset_materializations_for_node("match_candidates")[0].metadata["kept"].value == 0
     later_meta = later.asset_materializations_for_node("match_candidates")[0].metadata
     assert later_meta["pairs_chosen_before"].value == 5
