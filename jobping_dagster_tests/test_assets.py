@@ -71,10 +71,33 @@ def test_a_past_day_is_rebuilt_from_its_raw_scrape_or_fails_clearly(db_url, engi
     assert not missing.success
     failure = missing.get_step_failure_events()[0].event_specific_data.error.message
     assert f"No raw scrape is stored for {yesterday}" in failure
+    # The day has nothing to check: its checks say so instead of failing to execute.
+    skipped = missing.get_asset_check_evaluations()
+    assert len(skipped) == 3
+    for evaluation in skipped:
+        assert evaluation.passed and evaluation.partition == yesterday.isoformat()
+        assert evaluation.description == (
+            f"Not checked: no postings for {yesterday} (no raw scrape is stored for it)."
+        )
     assert rebuilt.success
     metadata = rebuilt.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["origin"].value.startswith("rebuilt from")
     assert metadata["new_postings"].value >= 60
+
+
+def test_a_past_day_that_cannot_be_rebuilt_leaves_todays_checks_readable(db_url):
+    today, past = utcnow().date(), utcnow().date() - timedelta(days=2)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert _scrape(db_url, instance, today).success
+        assert not _scrape(db_url, instance, past).success  # no raw scrape kept for it
+        keys = list(scraped_jobs.check_keys)
+        infos = instance.event_log_storage.get_asset_check_partition_info(keys)
+    # Checked per day, and the day without data evaluated (nothing to check), so no check
+    # shows "execution failed" and today's results stay today's.
+    statuses = {(i.check_key.name, i.partition_key): i.latest_execution_status for i in infos}
+    assert {(name, day): status.value for (name, day), status in statuses.items()} == {
+        (key.name, day.isoformat()): "SUCCEEDED" for key in keys for day in (today, past)
+    }
 
 
 class HostileJobSource(JobSource):
