@@ -92,6 +92,15 @@ asset_checks_job = dg.define_asset_job(
 )
 
 
+def _llm_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The assets that call the LLM, each with the kind of the LLM it really calls: "openai",
+    or "python" for the local scorer and researcher (no network, no key)."""
+    kind = "openai" if settings.openai_enabled else "python"
+    return dg.map_asset_specs(
+        lambda spec: spec.merge_attributes(kinds={kind}), [company_info, user_job_matches]
+    )
+
+
 @functools.cache
 def _say_local_llm_once() -> None:
     dg.get_dagster_logger().info(
@@ -101,7 +110,7 @@ def _say_local_llm_once() -> None:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[scraped_jobs, company_info, match_candidates, user_job_matches, notifications],
+        assets=[scraped_jobs, match_candidates, notifications, *_llm_assets(settings)],
         asset_checks=CHECKS,
         jobs=[scrape_job, research_job, selection_job, match_job, notify_job, asset_checks_job],
         schedules=[build_scrape_schedule(settings.scrape_cron)],

@@ -71,10 +71,33 @@ def test_a_past_day_is_rebuilt_from_its_raw_scrape_or_fails_clearly(db_url, engi
     assert not missing.success
     failure = missing.get_step_failure_events()[0].event_specific_data.error.message
     assert f"No raw scrape is stored for {yesterday}" in failure
+    # The day has nothing to check: its checks say so instead of failing to execute.
+    skipped = missing.get_asset_check_evaluations()
+    assert len(skipped) == 3
+    for evaluation in skipped:
+        assert evaluation.passed and evaluation.partition == yesterday.isoformat()
+        assert evaluation.description == (
+            f"Not checked: no postings for {yesterday} (no raw scrape is stored for it)."
+        )
     assert rebuilt.success
     metadata = rebuilt.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["origin"].value.startswith("rebuilt from")
     assert metadata["new_postings"].value >= 60
+
+
+def test_a_past_day_that_cannot_be_rebuilt_leaves_todays_checks_readable(db_url):
+    today, past = utcnow().date(), utcnow().date() - timedelta(days=2)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert _scrape(db_url, instance, today).success
+        assert not _scrape(db_url, instance, past).success  # no raw scrape kept for it
+        keys = list(scraped_jobs.check_keys)
+        infos = instance.event_log_storage.get_asset_check_partition_info(keys)
+    # Checked per day, and the day without data evaluated (nothing to check), so no check
+    # shows "execution failed" and today's results stay today's.
+    statuses = {(i.check_key.name, i.partition_key): i.latest_execution_status for i in infos}
+    assert {(name, day): status.value for (name, day), status in statuses.items()} == {
+        (key.name, day.isoformat()): "SUCCEEDED" for key in keys for day in (today, past)
+    }
 
 
 class HostileJobSource(JobSource):
@@ -207,3 +230,53 @@ def test_a_retried_batch_scores_only_what_is_missing(db_url, engine, rescore):
             sa.select(sa.func.count()).where(user_job_matches.c.updated_at >= now)
         ).scalar_one()
     assert rescored == (3 if rescore else 0)
+
+
+HOSTILE_TITLE = "Engineer [click here](https://evil.example/x) ![pixel](https://evil.example/p.png)"
+
+
+def test_each_scored_pair_explains_itself_and_the_run_shows_its_scores(db_url, engine):
+    now = utcnow()
+    store_postings(engine, [posting(1, title=HOSTILE_TITLE), posting(2), posting(3)], now)
+    research(engine, "acme", now)
+    alice = user(engine, "alice@example.com")
+    keys = [f"u{alice}-j{n}" for n in range(1, 4)]
+    tags = {
+        "dagster/asset_partition_range_start": keys[0],
+        "dagster/asset_partition_range_end": keys[-1],
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(pair_partitions_def.name, keys)
+        result = dg.materialize(
+            [matches_asset],
+            instance=instance,
+            tags=tags,
+            resources={"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()},
+        )
+    materializations = {
+        m.partition: m.metadata for m in result.asset_materializations_for_node("user_job_matches")
+    }
+    assert set(materializations) == set(keys)
+    hostile = materializations[keys[0]]
+    assert hostile["posting"].value.startswith("Engineer [click here]")
+    assert hostile["posting"].value.endswith(" @ Acme")
+    assert hostile["user"].value == f"user {alice} · a***@example.com"
+    assert hostile["job_url"].value == "https://jobs.example.com/1"
+    analysis = hostile["analysis"].value
+    # Shown as written, but no link or image: every bracket and parenthesis is escaped.
+    assert "\\[click here\\]\\(https\\:\\/\\/evil\\.example\\/x\\)" in analysis
+    assert "](" not in analysis and "![" not in analysis
+    score = hostile["score"].value
+    assert 0 <= score <= 100 and f"**{score}/100**" in analysis
+    assert hostile["notify"].value == (score >= hostile["threshold"].value)
+    for metadata in materializations.values():
+        assert "alice@example.com" not in str(metadata)
+    [observation] = [
+        event.event_specific_data.asset_observation
+        for event in result.all_events
+        if event.event_type_value == "ASSET_OBSERVATION"
+    ]
+    assert observation.partition is None
+    assert observation.metadata["pairs_scored"].value == 3
+    histogram = observation.metadata["score_histogram"].value
+    assert sum(int(line.split("|")[2]) for line in histogram.splitlines()[2:]) == 3

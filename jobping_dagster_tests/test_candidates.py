@@ -4,12 +4,14 @@ and the `users show`, `matches`, `rerun` and `eval` commands."""
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from jobping_dagster.cli import main
+from jobping_dagster.companies.sensors import company_research_sensor
 from jobping_dagster.db.engine import get_engine, utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import (
@@ -104,6 +106,10 @@ def test_selection_keeps_few_counts_every_other_pair_and_tops_up_for_new_users(e
     assert gated == 60  # the remote-only nurse and on-site postings: all gated
     assert meta["gated_by_reason"].value == {"onsite_for_remote_only": 60}
     assert meta["wishes_read"].value == 2
+    # The kept pairs' relevance, in bins of ten: five pairs counted once each.
+    histogram = meta["kept_relevance_histogram"].value.splitlines()[2:]
+    assert len(histogram) == 10
+    assert sum(int(line.split("|")[2]) for line in histogram) == kept
     assert again.asset_materializations_for_node("match_candidates")[0].metadata["kept"].value == 0
     later_meta = later.asset_materializations_for_node("match_candidates")[0].metadata
     assert later_meta["pairs_chosen_before"].value == 5
@@ -394,3 +400,68 @@ def test_wishes_are_read_once_by_openai_and_a_failed_read_falls_back_for_now(eng
     with engine.connect() as conn:
         parsers = set(conn.execute(sa.select(user_wishes.c.parser)).scalars())
     assert parsers == {f"{llm.model}:wishes-v1"}
+
+
+OLD_EXPORT = (
+    Path(__file__).resolve().parents[2] / "shared/fixtures/jobspy/software_engineer_us_2024.csv"
+)
+
+
+def _researched(instance, db_url) -> set[str]:
+    """The companies one research sensor tick adds a partition and a run for."""
+    resources = {"app_db": AppDatabase(url=db_url)}
+    result = evaluate_sensor(company_research_sensor, instance, resources)
+    added = {
+        key
+        for request in result.dynamic_partitions_requests
+        if isinstance(request, dg.AddDynamicPartitionsRequest)
+        for key in request.partition_keys
+    }
+    assert bool(added) == bool(result.run_requests)
+    return added
+
+
+@pytest.mark.skipif(not OLD_EXPORT.is_file(), reason="shared jobspy fixtures not checked out")
+def test_research_is_asked_only_for_companies_whose_postings_can_still_be_matched(
+    engine, db_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("JOBPING_HOME", str(tmp_path))
+    monkeypatch.setenv("JOBPING_DATABASE_URL", db_url)
+    now = utcnow()
+    # An old export imported today: first seen today, board dates of 2024. The selection
+    # never chooses a posting that old, so its companies are not worth an LLM call.
+    assert main(["import-csv", str(OLD_EXPORT)]) == 0
+    with engine.connect() as conn:
+        imported = conn.execute(sa.text("SELECT COUNT(DISTINCT company_key) FROM jobs")).scalar()
+        # A row without a board date counts from the day JobPing first saw it, as in the
+        # selection: those few may still be chosen today.
+        undated = set(
+            conn.execute(
+                sa.text("SELECT DISTINCT company_key FROM jobs WHERE date_posted IS NULL")
+            ).scalars()
+        )
+    assert imported >= 300 and len(undated) < 10
+    store_postings(engine, [posting(1, "Fresh Co")], now)  # today's scrape: may be chosen
+    # Seen three days ago, and a pair chosen for it waits for its company's research.
+    store_postings(engine, [posting(2, "Chosen Co")], now - timedelta(days=3))
+    # Seen three days ago but no user's pair was chosen: its day's selection is over.
+    store_postings(engine, [posting(3, "Passed Over")], now - timedelta(days=3))
+    alice = user(engine, "alice@example.com")
+    with engine.begin() as conn:
+        chosen_id = conn.execute(
+            sa.text("SELECT id FROM jobs WHERE company_key = 'chosen-co'")
+        ).scalar_one()
+        conn.execute(
+            match_candidates.insert().values(
+                user_id=alice,
+                job_id=chosen_id,
+                day=(now - timedelta(days=3)).date(),
+                decision="kept",
+                relevance=0.5,
+                weight=1.0,
+                prompt_hash="x",
+                created_at=now,
+            )
+        )
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert _researched(instance, db_url) == {"fresh-co", "chosen-co"} | undated

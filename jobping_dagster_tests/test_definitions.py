@@ -87,3 +87,20 @@ def test_the_workspace_loads_as_dagster_dev_would(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Validation successful for code location jobping" in done.stdout + done.stderr
     assert (done.stdout + done.stderr).count("OPENAI_API_KEY is not set") == 1
+
+
+def _kinds(defs: dg.Definitions, name: str) -> set[str]:
+    return set(defs.get_repository_def().asset_graph.get(dg.AssetKey(name)).kinds)
+
+
+def test_the_llm_assets_show_the_llm_the_settings_choose(tmp_path):
+    local = build_definitions(Settings.from_env({"JOBPING_HOME": str(tmp_path)}))
+    real = build_definitions(
+        Settings.from_env({"JOBPING_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-test"})
+    )
+    for name in ("company_info", "user_job_matches"):
+        assert _kinds(local, name) == {"python", "sql"}
+        assert _kinds(real, name) == {"openai", "sql"}
+    # The jobs still select the assets whose kinds changed.
+    job = local.resolve_job_def("match_job")
+    assert dg.AssetKey("user_job_matches") in job.asset_layer.asset_graph.get_all_asset_keys()

@@ -14,13 +14,17 @@ from jobping_dagster.companies.sensors import (
     company_research_sensor,
     research_job,
 )
-from jobping_dagster.companies.store import companies_to_research, record_research_failure
+from jobping_dagster.companies.store import (
+    MatchableWindow,
+    companies_to_research,
+    record_research_failure,
+)
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import companies, match_failures
 from jobping_dagster.llm.models import LLMError, QuotaExceededError
 from jobping_dagster.llm.resources import LocalLLMResource
-from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
+from jobping_dagster.matching.candidates import FAN_OUT_WINDOW, MAX_POSTING_AGE
 from jobping_dagster.retries import COOL_DOWNS, MAX_AUTOMATIC_ATTEMPTS, is_retryable
 from jobping_dagster_tests.builders import evaluate_sensor, posting, store_postings, user
 
@@ -30,7 +34,10 @@ def _due(engine, now):
         return [
             c.key
             for c in companies_to_research(
-                conn, now=now, active_since=now - FAN_OUT_WINDOW, limit=100
+                conn,
+                now=now,
+                window=MatchableWindow(now - FAN_OUT_WINDOW, MAX_POSTING_AGE),
+                limit=100,
             )
         ]
 

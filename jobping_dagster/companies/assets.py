@@ -21,7 +21,9 @@ class ResearchConfig(dg.Config):
     partitions_def=company_partitions_def,
     deps=[dg.AssetDep("scraped_jobs", partition_mapping=dg.AllPartitionMapping())],
     group_name="companies",
-    kinds={"openai", "sql"},
+    # The LLM's kind ("openai", or "python" for the local researcher) is added by
+    # definitions.py from the settings: the UI shows what really runs.
+    kinds={"sql"},
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=RESEARCH_MAX_AGE),
     backfill_policy=dg.BackfillPolicy.single_run(),
     # No in-run retry: a failed company is requested again by the research sensor after a

@@ -3,10 +3,10 @@
 import dagster as dg
 
 from jobping_dagster.companies.assets import company_info, company_partitions_def
-from jobping_dagster.companies.store import companies_to_research
+from jobping_dagster.companies.store import MatchableWindow, companies_to_research
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
+from jobping_dagster.matching.candidates import FAN_OUT_WINDOW, MAX_POSTING_AGE
 from jobping_dagster.partition_status import batched_run_requests, partitions_in_active_runs
 from jobping_dagster.run_limits import research_run_tags
 from jobping_dagster.settings import sensor_interval_seconds
@@ -27,13 +27,15 @@ COMPANIES_PER_RUN = 20
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
-    """Requests research, in batched runs, for companies of recent postings whose profile is
-    missing or older than 180 days: never tried, or due again after a failure's cool-down
-    or a run that died."""
+    """Requests research, in batched runs, for companies with a posting that can still be
+    matched (a chosen pair waits for it, or it is new and recent enough to be chosen) whose
+    profile is missing or older than 180 days: never tried, or due again after a failure's
+    cool-down or a run that died."""
     now = utcnow()
     limit = FIRST_TICK_MAX_COMPANIES if context.cursor is None else MAX_COMPANIES_PER_TICK
+    window = MatchableWindow(seen_since=now - FAN_OUT_WINDOW, max_posting_age=MAX_POSTING_AGE)
     with app_db.engine().connect() as conn:
-        due = companies_to_research(conn, now=now, active_since=now - FAN_OUT_WINDOW, limit=limit)
+        due = companies_to_research(conn, now=now, window=window, limit=limit)
     existing = set(context.instance.get_dynamic_partitions(company_partitions_def.name))
     busy = partitions_in_active_runs(context.instance, research_job.name, company_partitions_def)
     # A company due again whose partition exists (a refresh, a cool-down that has passed, a

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE
-from jobping_dagster.db.schema import companies, jobs
+from jobping_dagster.db.schema import companies, jobs, match_candidates, user_job_matches
 from jobping_dagster.llm.models import CompanyFacts, CompanyProfile
 from jobping_dagster.matching.inputs import job_for_scoring
 from jobping_dagster.retries import next_attempt_at
@@ -21,16 +21,62 @@ class CompanyToResearch:
     attempts: int
 
 
+# Today's and yesterday's postings may still be waiting for their day's selection (which
+# runs again for them when a user joins): their companies are researched alongside it.
+NEW_POSTING_DAYS = 2
+
+
+@dataclass(frozen=True)
+class MatchableWindow:
+    """Which postings can still be matched, so their company's research is worth an LLM call.
+
+    A posting qualifies when it was last seen since `seen_since` and either
+    - a pair chosen for scoring is waiting for it (the fan-out waits for its company's
+      research), or
+    - it is new (first seen within NEW_POSTING_DAYS) and its board date is not older than
+      `max_posting_age` before that day, so the selection may still choose it.
+    An old CSV import (postings first seen today whose board date is months old) is neither:
+    the selection never chooses such postings, so researching their companies is wasted."""
+
+    seen_since: datetime
+    max_posting_age: timedelta
+
+    def company_keys(self, today: date) -> sa.Select:
+        board_day = sa.func.coalesce(jobs.c.date_posted, jobs.c.first_seen_day)
+        new_days = [today - timedelta(days=n) for n in range(NEW_POSTING_DAYS)]
+        # Per day in Python: SQLite has no date arithmetic.
+        still_selectable = sa.or_(
+            *[
+                sa.and_(jobs.c.first_seen_day == day, board_day >= day - self.max_posting_age)
+                for day in new_days
+            ]
+        )
+        scored = (
+            sa.select(user_job_matches.c.id)
+            .where(user_job_matches.c.user_id == match_candidates.c.user_id)
+            .where(user_job_matches.c.job_id == match_candidates.c.job_id)
+        )
+        chosen_unscored = (
+            sa.select(match_candidates.c.job_id)
+            .where(match_candidates.c.job_id == jobs.c.id)
+            .where(~scored.exists())
+        )
+        return (
+            sa.select(jobs.c.company_key)
+            .where(jobs.c.last_seen_at >= self.seen_since)
+            .where(sa.or_(chosen_unscored.exists(), still_selectable))
+        )
+
+
 def companies_to_research(
-    conn: sa.Connection, *, now: datetime, active_since: datetime, limit: int
+    conn: sa.Connection, *, now: datetime, window: MatchableWindow, limit: int
 ) -> list[CompanyToResearch]:
-    """Companies with a posting seen since `active_since` whose research is missing or older
-    than six months: never tried, or failed and past their cool-down. Parked ones (failed
-    for good) wait for an operator."""
-    recent = sa.select(jobs.c.company_key).where(jobs.c.last_seen_at >= active_since)
+    """Companies with a posting that can still be matched (see MatchableWindow) whose
+    research is missing or older than six months: never tried, or failed and past their
+    cool-down. Parked ones (failed for good) wait for an operator."""
     query = (
         sa.select(companies.c.key, companies.c.info_updated_at, companies.c.research_attempts)
-        .where(companies.c.key.in_(recent))
+        .where(companies.c.key.in_(window.company_keys(now.date())))
         .where(
             sa.or_(
                 companies.c.info_updated_at.is_(None),
@@ -122,13 +168,13 @@ def redrive_companies(conn: sa.Connection, now: datetime, keys: list[str] | None
 
 
 def stale_companies_in_use(
-    conn: sa.Connection, *, now: datetime, active_since: datetime
+    conn: sa.Connection, *, now: datetime, window: MatchableWindow
 ) -> list[str]:
-    """Companies of recent postings whose research is older than six months."""
-    recent = sa.select(jobs.c.company_key).where(jobs.c.last_seen_at >= active_since)
+    """Companies with a posting that can still be matched whose research is older than six
+    months."""
     query = (
         sa.select(companies.c.key)
-        .where(companies.c.key.in_(recent))
+        .where(companies.c.key.in_(window.company_keys(now.date())))
         .where(companies.c.info_updated_at < now - RESEARCH_MAX_AGE)
         .order_by(companies.c.key)
     )

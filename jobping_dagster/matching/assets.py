@@ -7,6 +7,7 @@ from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
+from jobping_dagster.matching.metadata import match_metadata, score_distribution
 from jobping_dagster.matching.store import (
     PairInput,
     load_pair_inputs,
@@ -29,7 +30,7 @@ class MatchConfig(dg.Config):
     partitions_def=pair_partitions_def,
     deps=[dg.AssetDep("company_info", partition_mapping=dg.AllPartitionMapping())],
     group_name="matching",
-    kinds={"openai", "sql"},
+    kinds={"sql"},  # plus the LLM's kind, from the settings (definitions.py)
     backfill_policy=dg.BackfillPolicy.single_run(),
     # No in-run retry: a failed pair is requested again by the fan-out sensor after a
     # cool-down (retries.py), so a short outage does not use up its attempts.
@@ -64,7 +65,7 @@ def user_job_matches(
     if skip:
         context.log.info(f"{len(skip)} pairs already scored with this model and prompt: skipped")
 
-    notified = 0
+    notified, scores = 0, []
     for key, analysis, error in map_concurrently(
         _scorer(llm), to_score.items(), llm.max_concurrency
     ):
@@ -83,15 +84,9 @@ def user_job_matches(
             yield dg.AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=key,
-                metadata={
-                    "score": analysis.score,
-                    "recommendation": analysis.recommendation,
-                    "threshold": pair.min_score,
-                    "notify": analysis.score >= pair.min_score,
-                    "model": llm.model_name,
-                    "match_id": saved.match_id,
-                },
+                metadata=match_metadata(pair, analysis, saved.match_id, llm.model_name),
             )
+            scores.append(analysis.score)
             continue
         reason = failure_reason(error)
         with engine.begin() as conn:
@@ -105,6 +100,9 @@ def user_job_matches(
         f"{len(to_score) - len(failures.keys() & to_score.keys())} pairs scored, "
         f"{notified} new notifications, {len(failures)} failed"
     )
+    if scores:
+        # The run as a whole (many partitions): an observation of the asset, not of a pair.
+        yield dg.AssetObservation(asset_key=context.asset_key, metadata=score_distribution(scores))
     if failures:
         raise dg.Failure(
             description=f"{len(failures)} of {len(keys)} pairs failed: "

@@ -12,6 +12,7 @@ from jobping_dagster.llm.resources import LLMResource
 from jobping_dagster.markdown import markdown_table
 from jobping_dagster.matching.candidates import scored_candidates
 from jobping_dagster.matching.costs import scoring_cost
+from jobping_dagster.matching.metadata import relevance_distribution
 from jobping_dagster.matching.recall import (
     RECALL_WARN_BELOW,
     estimate_recall,
@@ -86,6 +87,7 @@ def match_candidates(
             "estimated_recall": estimate.recall,
             "estimated_recall_detail": estimate.describe(),
             "estimated_recall_by_user": dg.MetadataValue.md(_per_user_table(scored)),
+            **relevance_distribution(selection.chosen),
         }
     )
 

@@ -32,6 +32,7 @@ class PairInput:
     job_id: int
     prompt: str
     min_score: int
+    user_email: str  # personal data: shown masked (users.validation.mask_email)
     job: JobForScoring
     company: CompanyProfile | None
 
@@ -70,6 +71,7 @@ def load_pair_inputs(
                 job_id=job_id,
                 prompt=user.prompt,
                 min_score=user.min_score,
+                user_email=user.email,
                 job=job_for_scoring(job),
                 company=profiles.get(job.company_key),
             )

@@ -145,6 +145,17 @@ def _is_allowed(host: str, port: int, allowed_hosts: Collection[str]) -> bool:
     return False
 
 
+def mask_email(email: object) -> str:
+    """An address safe to show an operator: its first character and its domain.
+
+    "alice@example.com" -> "a***@example.com"; anything that is not an address -> "***".
+    """
+    if not isinstance(email, str) or not _EMAIL_RE.fullmatch(email.strip()):
+        return "***"
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local[0]}***@{domain.lower()}"
+
+
 def mask_webhook(url: object) -> str:
     """A webhook URL safe to show: host and a short id prefix, never the token.
 
