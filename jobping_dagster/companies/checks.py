@@ -6,7 +6,7 @@ from jobping_dagster.companies.store import stale_companies_in_use
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import companies, jobs
-from jobping_dagster.matching.candidates import FAN_OUT_WINDOW
+from jobping_dagster.postings.recency import FAN_OUT_WINDOW
 
 CHECK_COMPANY_INFO_FRESH = "company_info_in_use_is_fresh"
 

@@ -23,9 +23,6 @@ from jobping_dagster.matching.cascade import KEPT, SHADOW, CandidateJob, Chosen
 from jobping_dagster.matching.recall import ScoredCandidate
 from jobping_dagster.postings.facts import PostingFacts, posting_facts
 
-# Postings seen within this window count as recent (company research is kept up to date
-# for them; `jobping matches` pulls from them).
-FAN_OUT_WINDOW = timedelta(days=7)
 # A posting whose board date is older than this is not worth an alert.
 MAX_POSTING_AGE = timedelta(days=30)
 

@@ -19,9 +19,10 @@ from jobping_dagster.db.schema import (
 )
 from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
 from jobping_dagster.llm.models import CompanyProfile, JobForScoring, MatchAnalysis
-from jobping_dagster.matching.inputs import job_for_scoring, prompt_hash
+from jobping_dagster.matching.inputs import prompt_hash
 from jobping_dagster.matching.pairs import parse_pair_key
 from jobping_dagster.notify.message import NotificationView, format_notification_text
+from jobping_dagster.postings.scoring_input import job_for_scoring
 from jobping_dagster.retries import next_attempt_at
 
 

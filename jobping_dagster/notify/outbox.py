@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.schema import companies, jobs, notifications, user_job_matches, users
 from jobping_dagster.llm.models import CompanyProfile, MatchAnalysis
-from jobping_dagster.matching.inputs import job_for_scoring
 from jobping_dagster.matching.store import notification_view
 from jobping_dagster.notify.message import build_discord_payload
 from jobping_dagster.notify.model import DeliveryResult
+from jobping_dagster.postings.scoring_input import job_for_scoring
 
 STALE_SENDING = timedelta(minutes=10)
 # A notification due for longer than this means drains are failing: the notification
