@@ -2,19 +2,19 @@
 
 import dagster as dg
 
-from jobping_dagster.concurrency import map_concurrently
-from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.models import MatchAnalysis
 from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
+from jobping_dagster.llm_batch import LLMBatch, fail_if_any, run_llm_batch
 from jobping_dagster.matching.store import (
     PairInput,
+    SavedMatch,
     load_pair_inputs,
     record_match_failure,
     save_match,
     up_to_date_keys,
 )
-from jobping_dagster.retries import describe_next_attempt, failure_reason, is_retryable
 
 pair_partitions_def = dg.DynamicPartitionsDefinition(name="user_job_pairs")
 
@@ -50,7 +50,9 @@ def user_job_matches(
     keys = list(context.partition_keys)
     engine = app_db.engine()
     with engine.connect() as conn:
-        inputs, unusable = load_pair_inputs(conn, keys)
+        # Unusable pairs are not retried: the fan-out only re-drives pairs of existing
+        # users with a prompt.
+        inputs, failures = load_pair_inputs(conn, keys)
         skip = (
             set()
             if config.rescore or len(keys) == 1
@@ -58,60 +60,18 @@ def user_job_matches(
                 conn, inputs, model=llm.model_name, prompt_version=MATCH_PROMPT_VERSION
             )
         )
-    # Not retried: the fan-out only re-drives pairs of existing users with a prompt.
-    failures = dict(unusable)
     to_score = {key: pair for key, pair in inputs.items() if key not in skip}
     if skip:
         context.log.info(f"{len(skip)} pairs already scored with this model and prompt: skipped")
-
-    notified = 0
-    for key, analysis, error in map_concurrently(
-        _scorer(llm), to_score.items(), llm.max_concurrency
-    ):
-        pair = to_score[key]
-        if error is None:
-            with engine.begin() as conn:
-                saved = save_match(
-                    conn,
-                    pair,
-                    analysis,
-                    model=llm.model_name,
-                    prompt_version=MATCH_PROMPT_VERSION,
-                    now=utcnow(),
-                )
-            notified += saved.notification_created
-            yield dg.AssetMaterialization(
-                asset_key=context.asset_key,
-                partition=key,
-                metadata={
-                    "score": analysis.score,
-                    "recommendation": analysis.recommendation,
-                    "threshold": pair.min_score,
-                    "notify": analysis.score >= pair.min_score,
-                    "model": llm.model_name,
-                    "match_id": saved.match_id,
-                },
-            )
-            continue
-        reason = failure_reason(error)
-        with engine.begin() as conn:
-            attempts, next_at = record_match_failure(
-                conn, key, error=reason, retryable=is_retryable(error), now=utcnow()
-            )
-        failures[key] = f"{reason} (attempt {attempts}; {describe_next_attempt(next_at, utcnow())})"
-        context.log.warning(f"scoring {key} failed: {failures[key]}")
-
-    context.log.info(
-        f"{len(to_score) - len(failures.keys() & to_score.keys())} pairs scored, "
-        f"{notified} new notifications, {len(failures)} failed"
+    saver = _MatchSaver(model=llm.model_name)
+    batch = LLMBatch(
+        noun="pairs", call=_scorer(llm), save=saver.save, record_failure=record_match_failure
     )
-    if failures:
-        raise dg.Failure(
-            description=f"{len(failures)} of {len(keys)} pairs failed: "
-            + "; ".join(f"{key}: {reason}" for key, reason in sorted(failures.items())[:10]),
-            metadata={"failed_pairs": failures},
-            allow_retries=False,
-        )
+    yield from run_llm_batch(context, engine, batch, to_score, llm.max_concurrency, failures)
+    context.log.info(
+        f"{saver.saved} pairs scored, {saver.notified} new notifications, {len(failures)} failed"
+    )
+    fail_if_any(failures, len(keys), "pairs")
 
 
 def _scorer(llm: LLMResource):
@@ -119,3 +79,31 @@ def _scorer(llm: LLMResource):
         return llm.score(pair.job, pair.prompt, pair.company)
 
     return score
+
+
+class _MatchSaver:
+    """Writes each scored pair (and its notification) and counts what it wrote."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.saved = self.notified = 0
+
+    def save(self, conn, key: str, pair: PairInput, analysis: MatchAnalysis, now) -> dict:
+        saved = save_match(
+            conn, pair, analysis, model=self.model, prompt_version=MATCH_PROMPT_VERSION, now=now
+        )
+        self.saved += 1
+        self.notified += saved.notification_created
+        return match_metadata(pair, analysis, saved, self.model)
+
+
+def match_metadata(pair: PairInput, analysis: MatchAnalysis, saved: SavedMatch, model: str) -> dict:
+    """What a pair's materialization shows in the Dagster UI."""
+    return {
+        "score": analysis.score,
+        "recommendation": analysis.recommendation,
+        "threshold": pair.min_score,
+        "notify": analysis.score >= pair.min_score,
+        "model": model,
+        "match_id": saved.match_id,
+    }
