@@ -25,6 +25,7 @@ from jobping_dagster.matching.sensors import (
     match_fan_out_sensor,
     match_job,
 )
+from jobping_dagster.notify.resources import NotificationOutbox
 from jobping_dagster_tests.builders import (
     age_partitions,
     evaluate_sensor,
@@ -43,7 +44,7 @@ def _tick(instance, db_url, cursor=None, **prefilter):
     defs = dg.Definitions(
         assets=[user_job_matches],
         jobs=[match_job],
-        resources={**resources, "llm": LocalLLMResource()},
+        resources={**resources, "llm": LocalLLMResource(), "outbox": NotificationOutbox()},
     )
     return evaluate_sensor(match_fan_out_sensor, instance, resources, cursor, defs)
 
@@ -80,7 +81,11 @@ def _queue_runs(instance, db_url, requests):
     defs = dg.Definitions(
         assets=[user_job_matches],
         jobs=[match_job],
-        resources={"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()},
+        resources={
+            "app_db": AppDatabase(url=db_url),
+            "llm": LocalLLMResource(),
+            "outbox": NotificationOutbox(),
+        },
     )
     job = defs.resolve_job_def("match_job")
     for request in requests:

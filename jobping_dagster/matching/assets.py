@@ -7,6 +7,7 @@ from jobping_dagster.llm.models import MatchAnalysis
 from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
 from jobping_dagster.llm_batch import LLMBatch, fail_if_any, run_llm_batch
+from jobping_dagster.matching.high_scores import HighScoreOutbox
 from jobping_dagster.matching.store import (
     PairInput,
     SavedMatch,
@@ -41,12 +42,13 @@ def user_job_matches(
     config: MatchConfig,
     app_db: AppDatabase,
     llm: LLMResource,
+    outbox: HighScoreOutbox,
 ):
     """A 0-100 score of one job against one user's prompt, with explanation, pros, cons and
     a recommendation, stored in `user_job_matches`. Partition keys are `u<user>-j<job>`.
     Runs are batched: many pairs per run, scored concurrently; each pair is written on its
     own, so a retried batch only scores what is missing. A score at or above the user's
-    threshold writes its notification in the same transaction."""
+    threshold has its notification added by the `outbox` in the same transaction."""
     keys = list(context.partition_keys)
     engine = app_db.engine()
     with engine.connect() as conn:
@@ -63,7 +65,7 @@ def user_job_matches(
     to_score = {key: pair for key, pair in inputs.items() if key not in skip}
     if skip:
         context.log.info(f"{len(skip)} pairs already scored with this model and prompt: skipped")
-    saver = _MatchSaver(model=llm.model_name)
+    saver = _MatchSaver(model=llm.model_name, outbox=outbox)
     batch = LLMBatch(
         noun="pairs", call=_scorer(llm), save=saver.save, record_failure=record_match_failure
     )
@@ -84,13 +86,20 @@ def _scorer(llm: LLMResource):
 class _MatchSaver:
     """Writes each scored pair (and its notification) and counts what it wrote."""
 
-    def __init__(self, model: str):
+    def __init__(self, model: str, outbox: HighScoreOutbox):
         self.model = model
+        self.outbox = outbox
         self.saved = self.notified = 0
 
     def save(self, conn, key: str, pair: PairInput, analysis: MatchAnalysis, now) -> dict:
         saved = save_match(
-            conn, pair, analysis, model=self.model, prompt_version=MATCH_PROMPT_VERSION, now=now
+            conn,
+            pair,
+            analysis,
+            model=self.model,
+            prompt_version=MATCH_PROMPT_VERSION,
+            now=now,
+            outbox=self.outbox,
         )
         self.saved += 1
         self.notified += saved.notification_created
