@@ -46,7 +46,8 @@ def _upgrade(engine: sa.Engine, revision: str) -> None:
 
 def test_notifications_still_to_send_are_rendered_when_payloads_arrive(db_url):
     """0004: rows written before messages were rendered at commit get the Discord message
-    delivery would have built; delivered rows get none."""
+    delivery would have built; delivered rows get none. 0005 then drops two `jobs` columns
+    without recreating the table (on SQLite that would cascade to these rows)."""
     engine = create_app_engine(db_url)
     _upgrade(engine, "0003")
     now = utcnow()

@@ -69,9 +69,9 @@ jobs = sa.Table(
     sa.Column("salary_min", sa.Float, nullable=True),
     sa.Column("salary_max", sa.Float, nullable=True),
     sa.Column("salary_currency", sa.String(10), nullable=True),
-    sa.Column("salary_source", sa.String(40), nullable=True),
     sa.Column("url", sa.Text, nullable=False),
-    sa.Column("url_direct", sa.Text, nullable=True),
+    # Posting fields nothing reads (salary_source, url_direct) are not stored: the raw
+    # scrape keeps them.
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("company_fields", sa.JSON, nullable=False),
     # The scraped_jobs partition: the UTC day the posting was first seen.
