@@ -14,8 +14,9 @@ from jobping_dagster.db.schema import jobs, match_candidates, match_failures
 from jobping_dagster.db.schema import user_job_matches as matches_table
 from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
-from jobping_dagster.matching.candidates import redrive_pairs, save_chosen
+from jobping_dagster.matching.candidates import save_chosen
 from jobping_dagster.matching.cascade import KEPT, SHADOW, Chosen
+from jobping_dagster.matching.pair_partitions import redrive_pairs
 from jobping_dagster.matching.pairs import parse_pair_key
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.sensors import (
