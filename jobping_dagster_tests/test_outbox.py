@@ -100,6 +100,15 @@ def test_the_row_carries_its_messages_from_the_commit_and_delivery_sends_them(
     assert row.payloads["discord"]["embeds"][0]["title"] == "Backend Engineer 1 — Acme"
 
 
+def test_a_row_without_a_rendered_discord_message_fails_instead_of_sending(engine, discord, setup):
+    with_hook, _ = setup
+    _match(engine, with_hook, 1, 90)
+    with engine.begin() as conn:
+        conn.execute(notifications.update().values(payloads={}))
+    assert drain(engine, _sender(discord).send, utcnow) == {"failed": 1}
+    assert discord.requests == []
+
+
 def test_rescoring_a_notified_match_does_not_notify_again(engine, discord, setup):
     with_hook, _ = setup
     _match(engine, with_hook, 1, 90)

@@ -4,12 +4,13 @@ import functools
 from datetime import datetime
 
 import dagster as dg
+import sqlalchemy as sa
 
 from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE, is_fresh
 from jobping_dagster.companies.store import load_company, record_research_failure, save_company_info
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.llm.models import CompanyProfile
+from jobping_dagster.llm.models import CompanyFacts, CompanyProfile
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
 from jobping_dagster.llm_batch import LLMBatch, fail_if_any, run_llm_batch
 
@@ -65,7 +66,15 @@ def company_info(
     fail_if_any(failures, len(context.partition_keys), "companies")
 
 
-def _save(conn, key: str, facts, profile: CompanyProfile, now: datetime, *, model: str) -> dict:
+def _save(
+    conn: sa.Connection,
+    key: str,
+    facts: CompanyFacts,
+    profile: CompanyProfile,
+    now: datetime,
+    *,
+    model: str,
+) -> dict:
     save_company_info(conn, key, profile, model=model, now=now)
     return {
         "status": "researched",

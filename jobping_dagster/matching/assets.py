@@ -1,6 +1,9 @@
 """user_job_matches: how well each job fits each user, one partition per user x job pair."""
 
+from datetime import datetime
+
 import dagster as dg
+import sqlalchemy as sa
 
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.llm.models import MatchAnalysis
@@ -91,7 +94,9 @@ class _MatchSaver:
         self.outbox = outbox
         self.saved = self.notified = 0
 
-    def save(self, conn, key: str, pair: PairInput, analysis: MatchAnalysis, now) -> dict:
+    def save(
+        self, conn: sa.Connection, key: str, pair: PairInput, analysis: MatchAnalysis, now: datetime
+    ) -> dict:
         saved = save_match(
             conn,
             pair,
