@@ -41,15 +41,14 @@ from jobping_dagster.llm.local import LocalScorer
 from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
 from jobping_dagster.llm.models import CompanyProfile, JobForScoring
 from jobping_dagster.matching.assets import pair_partitions_def
-from jobping_dagster.matching.candidates import (
-    candidate_jobs,
+from jobping_dagster.matching.candidates import candidate_jobs, users_with_prompt
+from jobping_dagster.matching.cascade import CascadeConfig
+from jobping_dagster.matching.costs import scoring_cost
+from jobping_dagster.matching.pair_partitions import (
     expired_partitions,
     live_partitions,
     mark_partitions_deleted,
-    users_with_prompt,
 )
-from jobping_dagster.matching.cascade import CascadeConfig
-from jobping_dagster.matching.costs import scoring_cost
 from jobping_dagster.matching.pairs import pair_key, parse_pair_key
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.selection import WishReader, select_day

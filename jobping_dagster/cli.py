@@ -25,7 +25,8 @@ from jobping_dagster.db.engine import (
     migrate,
     utcnow,
 )
-from jobping_dagster.matching.candidates import companies_chosen_for, redrive_pairs
+from jobping_dagster.matching.candidates import companies_chosen_for
+from jobping_dagster.matching.pair_partitions import redrive_pairs
 from jobping_dagster.notify.outbox import redrive
 from jobping_dagster.postings.csv_import import read_jobspy_csv
 from jobping_dagster.postings.model import SiteScrape, format_reasons

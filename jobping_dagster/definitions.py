@@ -22,7 +22,7 @@ from jobping_dagster.notify.checks import (
     high_score_matches_notified_exactly_once,
     notifications_are_flowing,
 )
-from jobping_dagster.notify.resources import DiscordResource
+from jobping_dagster.notify.resources import DiscordResource, NotificationOutbox
 from jobping_dagster.notify.sensors import notification_sensor, notify_job
 from jobping_dagster.postings.assets import scraped_jobs
 from jobping_dagster.postings.schedules import build_scrape_schedule, scrape_job
@@ -43,6 +43,7 @@ def build_resources(settings: Settings) -> dict:
         "job_source": _job_source(settings),
         "llm": _llm(settings),
         "discord": DiscordResource(allowed_hosts=list(settings.webhook_allowed_hosts)),
+        "outbox": NotificationOutbox(),
         "prefilter": PrefilterResource(
             user_share=settings.prefilter_user_share,
             max_per_user=settings.prefilter_max_per_user,

@@ -13,6 +13,7 @@ from jobping_dagster.db.schema import companies, match_failures, user_job_matche
 from jobping_dagster.llm.resources import LocalLLMResource, OpenAIResource
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.assets import user_job_matches as matches_asset
+from jobping_dagster.notify.resources import NotificationOutbox
 from jobping_dagster.postings.assets import scraped_jobs
 from jobping_dagster.postings.model import SiteScrape
 from jobping_dagster.postings.sources import JobSource, SampleJobSource
@@ -193,7 +194,11 @@ def test_quota_exhaustion_fails_the_batch_without_retrying(db_url, engine):
             instance=instance,
             partition_key=key,
             raise_on_error=False,
-            resources={"app_db": AppDatabase(url=db_url), "llm": llm},
+            resources={
+                "app_db": AppDatabase(url=db_url),
+                "llm": llm,
+                "outbox": NotificationOutbox(),
+            },
         )
         requests = len(fake.requests)
     assert not result.success
@@ -210,7 +215,11 @@ def test_a_retried_batch_scores_only_what_is_missing(db_url, engine, rescore):
     research(engine, "acme", now)
     alice = user(engine, "alice@example.com")
     keys = [f"u{alice}-j{n}" for n in range(1, 4)]
-    resources = {"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()}
+    resources = {
+        "app_db": AppDatabase(url=db_url),
+        "llm": LocalLLMResource(),
+        "outbox": NotificationOutbox(),
+    }
     tags = {
         "dagster/asset_partition_range_start": keys[0],
         "dagster/asset_partition_range_end": keys[-1],
@@ -251,7 +260,11 @@ def test_each_scored_pair_explains_itself_and_the_run_shows_its_scores(db_url, e
             [matches_asset],
             instance=instance,
             tags=tags,
-            resources={"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()},
+            resources={
+                "app_db": AppDatabase(url=db_url),
+                "llm": LocalLLMResource(),
+                "outbox": NotificationOutbox(),
+            },
         )
     materializations = {
         m.partition: m.metadata for m in result.asset_materializations_for_node("user_job_matches")

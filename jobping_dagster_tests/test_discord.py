@@ -14,6 +14,7 @@ from jobping_dagster.llm.models import MatchAnalysis
 from jobping_dagster.matching.store import load_pair_inputs, save_match
 from jobping_dagster.notify.discord import DiscordWebhookSender
 from jobping_dagster.notify.outbox import drain
+from jobping_dagster.notify.resources import NotificationOutbox
 from jobping_dagster_tests.builders import posting, research, store_postings, user
 from jobping_dagster_tests.fakes.discord_server import Behaviour, FakeDiscord
 
@@ -358,7 +359,15 @@ def test_drain_through_a_refused_proxy_leaves_the_row_to_retry(engine, fake, mon
         analysis = MatchAnalysis(
             score=90, explanation="fit", pros=[], cons=[], recommendation="apply"
         )
-        save_match(conn, inputs[key], analysis, model="test", prompt_version="v", now=now)
+        save_match(
+            conn,
+            inputs[key],
+            analysis,
+            model="test",
+            prompt_version="v",
+            now=now,
+            outbox=NotificationOutbox(),
+        )
     isolate_proxy_settings(monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
     with DiscordWebhookSender(allowed_hosts={fake.host}) as sender:

@@ -14,8 +14,9 @@ from jobping_dagster.db.schema import jobs, match_candidates, match_failures
 from jobping_dagster.db.schema import user_job_matches as matches_table
 from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
-from jobping_dagster.matching.candidates import redrive_pairs, save_chosen
+from jobping_dagster.matching.candidates import save_chosen
 from jobping_dagster.matching.cascade import KEPT, SHADOW, Chosen
+from jobping_dagster.matching.pair_partitions import redrive_pairs
 from jobping_dagster.matching.pairs import parse_pair_key
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.sensors import (
@@ -25,6 +26,7 @@ from jobping_dagster.matching.sensors import (
     match_fan_out_sensor,
     match_job,
 )
+from jobping_dagster.notify.resources import NotificationOutbox
 from jobping_dagster_tests.builders import (
     age_partitions,
     evaluate_sensor,
@@ -43,7 +45,7 @@ def _tick(instance, db_url, cursor=None, **prefilter):
     defs = dg.Definitions(
         assets=[user_job_matches],
         jobs=[match_job],
-        resources={**resources, "llm": LocalLLMResource()},
+        resources={**resources, "llm": LocalLLMResource(), "outbox": NotificationOutbox()},
     )
     return evaluate_sensor(match_fan_out_sensor, instance, resources, cursor, defs)
 
@@ -80,7 +82,11 @@ def _queue_runs(instance, db_url, requests):
     defs = dg.Definitions(
         assets=[user_job_matches],
         jobs=[match_job],
-        resources={"app_db": AppDatabase(url=db_url), "llm": LocalLLMResource()},
+        resources={
+            "app_db": AppDatabase(url=db_url),
+            "llm": LocalLLMResource(),
+            "outbox": NotificationOutbox(),
+        },
     )
     job = defs.resolve_job_def("match_job")
     for request in requests:

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from jobping_dagster.db.schema import jobs
-from jobping_dagster.matching.candidates import MAX_POSTING_AGE, candidate_jobs
+from jobping_dagster.matching.candidates import candidate_jobs
 from jobping_dagster.postings.normalize import JOBSPY_COLUMNS, normalize_frame
 from jobping_dagster.postings.raw import frame_from_json, frame_to_json
+from jobping_dagster.postings.recency import MAX_POSTING_AGE
 from jobping_dagster.postings.store import upsert_postings
 
 TODAY = date(2026, 3, 10)

@@ -1,9 +1,18 @@
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
-from jobping_dagster.db.engine import create_app_engine, head_revision, migrate
-from jobping_dagster.db.schema import metadata
+from jobping_dagster.db.engine import (
+    create_app_engine,
+    head_revision,
+    migrate,
+    migrations_dir,
+    utcnow,
+)
+from jobping_dagster.db.schema import metadata, notifications, user_job_matches
+from jobping_dagster_tests.builders import posting, research, store_postings, user
 
 
 def test_migrations_create_exactly_the_declared_schema(db_url):
@@ -25,3 +34,73 @@ def test_migrating_twice_changes_nothing(db_url):
     engine.dispose()
     assert before == after == head_revision()
     assert {"users", "jobs", "companies", "user_job_matches", "notifications"} <= tables
+
+
+def _upgrade(engine: sa.Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def test_notifications_still_to_send_are_rendered_when_payloads_arrive(db_url):
+    """0004: rows written before messages were rendered at commit get the Discord message
+    delivery would have built; delivered rows get none. 0005 then drops two `jobs` columns
+    without recreating the table (on SQLite that would cascade to these rows)."""
+    engine = create_app_engine(db_url)
+    _upgrade(engine, "0003")
+    now = utcnow()
+    store_postings(engine, [posting(1), posting(2)], now)
+    research(engine, "acme", now)
+    alice = user(engine, "alice@example.com")
+    analysis = {
+        "explanation": "fits @everyone",
+        "pros": ["python"],
+        "cons": [],
+        "recommendation": "apply",
+    }
+    with engine.begin() as conn:
+        for job_id, status in ((1, "retry"), (2, "sent")):
+            match = conn.execute(
+                user_job_matches.insert().values(
+                    user_id=alice,
+                    job_id=job_id,
+                    partition_key=f"u{alice}-j{job_id}",
+                    score=90,
+                    analysis=analysis,
+                    model="test",
+                    prompt_version="v",
+                    user_prompt_hash="h",
+                    notify_threshold=70,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            conn.execute(
+                notifications.insert().values(
+                    match_id=match.inserted_primary_key[0],
+                    user_id=alice,
+                    job_id=job_id,
+                    score=90,
+                    message="90/100 Backend Engineer",
+                    status=status,
+                    attempts=1,
+                    created_at=now,
+                )
+            )
+    _upgrade(engine, "head")
+    with engine.connect() as conn:
+        payloads = dict(
+            conn.execute(sa.select(notifications.c.job_id, notifications.c.payloads)).all()
+        )
+    engine.dispose()
+
+    discord = payloads[1]["discord"]
+    assert discord["embeds"][0]["title"] == "Backend Engineer 1 — Acme"
+    assert discord["embeds"][0]["description"] == "fits @\u200beveryone"
+    assert discord["allowed_mentions"] == {"parse": []}
+    assert {"name": "Company", "value": "acme builds software.", "inline": False} in (
+        discord["embeds"][0]["fields"]
+    )
+    assert payloads[2] == {}

@@ -7,11 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from jobping_dagster.db.engine import utcnow
-from jobping_dagster.db.schema import notifications, users
+from jobping_dagster.db.schema import jobs, notifications, users
 from jobping_dagster.llm.models import MatchAnalysis
 from jobping_dagster.matching.store import load_pair_inputs, save_match
 from jobping_dagster.notify.discord import DiscordWebhookSender
 from jobping_dagster.notify.outbox import MAX_DELIVERY_ATTEMPTS, drain, redrive
+from jobping_dagster.notify.resources import NotificationOutbox
 from jobping_dagster_tests.builders import posting, research, store_postings, user
 from jobping_dagster_tests.fakes.discord_server import Behaviour, FakeDiscord
 
@@ -35,7 +36,15 @@ def _match(engine, user_id: int, job_id: int, score: int) -> None:
         analysis = MatchAnalysis(
             score=score, explanation=f"why {key}", pros=["python"], cons=[], recommendation="apply"
         )
-        save_match(conn, inputs[key], analysis, model="test", prompt_version="v", now=utcnow())
+        save_match(
+            conn,
+            inputs[key],
+            analysis,
+            model="test",
+            prompt_version="v",
+            now=utcnow(),
+            outbox=NotificationOutbox(),
+        )
 
 
 def _statuses(engine) -> dict[int, str]:
@@ -73,6 +82,31 @@ def test_each_high_score_match_is_delivered_once(engine, discord, setup):
     assert len(messages) == 1
     assert "Backend Engineer 1" in messages[0]["embeds"][0]["title"]
     assert all(r.query.get("wait") == "true" for r in discord.requests)
+
+
+def test_the_row_carries_its_messages_from_the_commit_and_delivery_sends_them(
+    engine, discord, setup
+):
+    with_hook, _ = setup
+    _match(engine, with_hook, 1, 90)
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(notifications)).one()
+        # Delivery must not rebuild the message from the posting (or the match).
+        conn.execute(jobs.update().where(jobs.c.id == 1).values(title="Changed later"))
+
+    assert drain(engine, _sender(discord).send, utcnow) == {"sent": 1}
+    assert row.message == "90/100 Backend Engineer 1 at Acme (Remote · remote) — apply"
+    assert discord.messages("1001") == [row.payloads["discord"]]
+    assert row.payloads["discord"]["embeds"][0]["title"] == "Backend Engineer 1 — Acme"
+
+
+def test_a_row_without_a_rendered_discord_message_fails_instead_of_sending(engine, discord, setup):
+    with_hook, _ = setup
+    _match(engine, with_hook, 1, 90)
+    with engine.begin() as conn:
+        conn.execute(notifications.update().values(payloads={}))
+    assert drain(engine, _sender(discord).send, utcnow) == {"failed": 1}
+    assert discord.requests == []
 
 
 def test_rescoring_a_notified_match_does_not_notify_again(engine, discord, setup):

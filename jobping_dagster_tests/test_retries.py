@@ -24,7 +24,7 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import companies, match_failures
 from jobping_dagster.llm.models import LLMError, QuotaExceededError
 from jobping_dagster.llm.resources import LocalLLMResource
-from jobping_dagster.matching.candidates import FAN_OUT_WINDOW, MAX_POSTING_AGE
+from jobping_dagster.postings.recency import FAN_OUT_WINDOW, MAX_POSTING_AGE
 from jobping_dagster.retries import COOL_DOWNS, MAX_AUTOMATIC_ATTEMPTS, is_retryable
 from jobping_dagster_tests.builders import evaluate_sensor, posting, store_postings, user
 

@@ -1,14 +1,18 @@
 """company_info: what we know about each hiring company, researched once per six months."""
 
+import functools
+from datetime import datetime
+
 import dagster as dg
+import sqlalchemy as sa
 
 from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE, is_fresh
 from jobping_dagster.companies.store import load_company, record_research_failure, save_company_info
-from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.models import CompanyFacts, CompanyProfile
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
-from jobping_dagster.retries import describe_next_attempt, failure_reason, is_retryable
+from jobping_dagster.llm_batch import LLMBatch, fail_if_any, run_llm_batch
 
 company_partitions_def = dg.DynamicPartitionsDefinition(name="companies")
 
@@ -42,55 +46,49 @@ def company_info(
     reused by every posting and user for 180 days; a run only researches companies whose
     profile is missing or older than that, unless `force` is set."""
     engine = app_db.engine()
-    now = utcnow()
     to_research, failures = {}, {}
     with engine.connect() as conn:
         for key in context.partition_keys:
             company, facts = load_company(conn, key)
             if company is None:
                 failures[key] = "no such company in the jobs table"
-            elif is_fresh(company.info_updated_at, now) and not config.force:
+            elif is_fresh(company.info_updated_at, utcnow()) and not config.force:
                 yield dg.AssetMaterialization(
-                    asset_key=context.asset_key,
-                    partition=key,
-                    metadata={
-                        "status": "cached",
-                        "researched_at": str(company.info_updated_at),
-                        "model": company.researched_by or "",
-                    },
+                    asset_key=context.asset_key, partition=key, metadata=_cached_metadata(company)
                 )
             else:
                 to_research[key] = facts
+    batch = LLMBatch(
+        noun="companies",
+        call=llm.research,
+        save=functools.partial(_save, model=llm.research_model_name),
+        record_failure=record_research_failure,
+    )
+    yield from run_llm_batch(context, engine, batch, to_research, llm.max_concurrency, failures)
+    fail_if_any(failures, len(context.partition_keys), "companies")
 
-    for key, profile, error in map_concurrently(
-        llm.research, to_research.items(), llm.max_concurrency
-    ):
-        if error is None:
-            with engine.begin() as conn:
-                save_company_info(conn, key, profile, model=llm.research_model_name, now=utcnow())
-            yield dg.AssetMaterialization(
-                asset_key=context.asset_key,
-                partition=key,
-                metadata={
-                    "status": "researched",
-                    "model": llm.research_model_name,
-                    "industry": profile.industry or "",
-                    "summary": profile.summary[:300],
-                },
-            )
-            continue
-        reason = failure_reason(error)
-        with engine.begin() as conn:
-            attempts, next_at = record_research_failure(
-                conn, key, reason, retryable=is_retryable(error), now=utcnow()
-            )
-        failures[key] = f"{reason} (attempt {attempts}; {describe_next_attempt(next_at, utcnow())})"
-        context.log.warning(f"research of {key} failed: {failures[key]}")
 
-    if failures:
-        raise dg.Failure(
-            description=f"{len(failures)} of {len(context.partition_keys)} companies failed: "
-            + "; ".join(f"{key}: {reason}" for key, reason in sorted(failures.items())[:10]),
-            metadata={"failed_companies": failures},
-            allow_retries=False,
-        )
+def _save(
+    conn: sa.Connection,
+    key: str,
+    facts: CompanyFacts,
+    profile: CompanyProfile,
+    now: datetime,
+    *,
+    model: str,
+) -> dict:
+    save_company_info(conn, key, profile, model=model, now=now)
+    return {
+        "status": "researched",
+        "model": model,
+        "industry": profile.industry or "",
+        "summary": profile.summary[:300],
+    }
+
+
+def _cached_metadata(company) -> dict:
+    return {
+        "status": "cached",
+        "researched_at": str(company.info_updated_at),
+        "model": company.researched_by or "",
+    }

@@ -6,7 +6,7 @@ from jobping_dagster.companies.store import MatchableWindow, stale_companies_in_
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import companies
-from jobping_dagster.matching.candidates import FAN_OUT_WINDOW, MAX_POSTING_AGE
+from jobping_dagster.postings.recency import FAN_OUT_WINDOW, MAX_POSTING_AGE
 
 CHECK_COMPANY_INFO_FRESH = "company_info_in_use_is_fresh"
 

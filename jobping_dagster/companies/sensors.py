@@ -6,8 +6,8 @@ from jobping_dagster.companies.assets import company_info, company_partitions_de
 from jobping_dagster.companies.store import MatchableWindow, companies_to_research
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.matching.candidates import FAN_OUT_WINDOW, MAX_POSTING_AGE
 from jobping_dagster.partition_status import batched_run_requests, partitions_in_active_runs
+from jobping_dagster.postings.recency import FAN_OUT_WINDOW, MAX_POSTING_AGE
 from jobping_dagster.run_limits import research_run_tags
 from jobping_dagster.settings import sensor_interval_seconds
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE
 from jobping_dagster.db.schema import companies, jobs, match_candidates, user_job_matches
 from jobping_dagster.llm.models import CompanyFacts, CompanyProfile
-from jobping_dagster.matching.inputs import job_for_scoring
+from jobping_dagster.postings.scoring_input import job_for_scoring
 from jobping_dagster.retries import next_attempt_at
 
 

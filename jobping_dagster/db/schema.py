@@ -69,9 +69,9 @@ jobs = sa.Table(
     sa.Column("salary_min", sa.Float, nullable=True),
     sa.Column("salary_max", sa.Float, nullable=True),
     sa.Column("salary_currency", sa.String(10), nullable=True),
-    sa.Column("salary_source", sa.String(40), nullable=True),
     sa.Column("url", sa.Text, nullable=False),
-    sa.Column("url_direct", sa.Text, nullable=True),
+    # Posting fields nothing reads (salary_source, url_direct) are not stored: the raw
+    # scrape keeps them.
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("company_fields", sa.JSON, nullable=False),
     # The scraped_jobs partition: the UTC day the posting was first seen.
@@ -179,7 +179,11 @@ notifications = sa.Table(
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("score", sa.Integer, nullable=False),
+    # Rendered when the match committed (notify/render.py): the plain line the table
+    # channel records, and per other channel what it sends, e.g. {"discord": payload}.
+    # Delivery sends these as they are.
     sa.Column("message", sa.Text, nullable=False),
+    sa.Column("payloads", sa.JSON, nullable=False),
     # pending -> sending -> sent (Discord) | recorded (table only) | retry | failed | dead | unknown
     sa.Column("status", sa.String(20), nullable=False, index=True),
     sa.Column("channel", sa.String(20), nullable=True),

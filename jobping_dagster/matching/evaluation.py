@@ -27,10 +27,11 @@ from jobping_dagster.matching.cascade import (
     CascadeConfig,
     select_candidates,
 )
-from jobping_dagster.matching.inputs import job_for_scoring, prompt_hash
+from jobping_dagster.matching.inputs import prompt_hash
 from jobping_dagster.matching.recall import ScoredCandidate, estimate_recall
 from jobping_dagster.postings.facts import PostingFacts, posting_facts
 from jobping_dagster.postings.normalize import normalize_frame
+from jobping_dagster.postings.scoring_input import job_for_scoring
 
 _SALARY = re.compile(r"^\s*([\d.]+)(?:\s*-\s*([\d.]+))?\s*([A-Za-z]{3})?\s*([a-z]+)?")
 

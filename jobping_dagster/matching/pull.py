@@ -8,9 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from jobping_dagster.db.schema import jobs, match_candidates, users
-from jobping_dagster.matching.candidates import mark_fanned_out
 from jobping_dagster.matching.cascade import RERUN
 from jobping_dagster.matching.inputs import prompt_hash
+from jobping_dagster.matching.pair_partitions import mark_fanned_out
 from jobping_dagster.matching.pairs import pair_key, parse_pair_key
 
 

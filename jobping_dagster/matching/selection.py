@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from jobping_dagster.db.schema import match_candidates, user_job_matches
 from jobping_dagster.llm.models import WishProfile
 from jobping_dagster.matching.candidates import (
-    FAN_OUT_WINDOW,
     candidate_jobs,
     chosen_pairs,
     save_chosen,
@@ -29,6 +28,7 @@ from jobping_dagster.matching.gates import GateJob, gate_reason
 from jobping_dagster.matching.inputs import prompt_hash
 from jobping_dagster.matching.relevance import job_text, relevance_matrix, wish_text
 from jobping_dagster.matching.wishes import read_missing_wishes
+from jobping_dagster.postings.recency import FAN_OUT_WINDOW
 
 
 @dataclass(frozen=True)

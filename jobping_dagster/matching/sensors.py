@@ -10,14 +10,14 @@ import dagster as dg
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
-from jobping_dagster.matching.candidates import (
+from jobping_dagster.matching.candidates import users_without_prompt
+from jobping_dagster.matching.pair_partitions import (
     expired_partitions,
     mark_fanned_out,
     mark_partitions_deleted,
     pairs_to_fan_out,
     pairs_to_retry,
     send_back_to_fan_out,
-    users_without_prompt,
     waiting_pairs,
 )
 from jobping_dagster.matching.pairs import pair_key

@@ -1,5 +1,6 @@
 """Reading pair inputs and writing match results. A high score and its notification commit
-in one transaction (the outbox), so a match is never notified twice or silently never."""
+in one transaction (the outbox, see high_scores.py), so a match is never notified twice or
+silently never."""
 
 from __future__ import annotations
 
@@ -9,19 +10,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jobping_dagster.db.schema import (
-    companies,
-    jobs,
-    match_failures,
-    notifications,
-    user_job_matches,
-    users,
-)
-from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
+from jobping_dagster.db.schema import companies, jobs, match_failures, user_job_matches, users
+from jobping_dagster.db.sql import chunks
 from jobping_dagster.llm.models import CompanyProfile, JobForScoring, MatchAnalysis
-from jobping_dagster.matching.inputs import job_for_scoring, prompt_hash
+from jobping_dagster.matching.high_scores import HighScore, HighScoreOutbox
+from jobping_dagster.matching.inputs import prompt_hash
 from jobping_dagster.matching.pairs import parse_pair_key
-from jobping_dagster.notify.message import NotificationView, format_notification_text
+from jobping_dagster.postings.scoring_input import job_for_scoring
 from jobping_dagster.retries import next_attempt_at
 
 
@@ -127,9 +122,10 @@ def save_match(
     model: str,
     prompt_version: str,
     now: datetime,
+    outbox: HighScoreOutbox,
 ) -> SavedMatch:
-    """Upsert the match; at or above the user's threshold, add its notification (once).
-    Call inside one transaction."""
+    """Upsert the match; at or above the user's threshold, hand it to the outbox, which adds
+    its notification once. Call inside one transaction."""
     values = {
         "user_id": pair.user_id,
         "job_id": pair.job_id,
@@ -163,52 +159,10 @@ def save_match(
     )
     if analysis.score < pair.min_score:
         return SavedMatch(match_id, notification_created=False)
-    already = conn.execute(
-        sa.select(notifications.c.id).where(notifications.c.match_id == match_id)
-    ).first()
-    insert_ignoring_conflicts(
-        conn,
-        notifications,
-        [
-            {
-                "match_id": match_id,
-                "user_id": pair.user_id,
-                "job_id": pair.job_id,
-                "score": analysis.score,
-                "message": format_notification_text(notification_view(pair.job, analysis, model)),
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-            }
-        ],
-        ["match_id"],
+    high_score = HighScore(
+        match_id, pair.user_id, pair.job_id, pair.job, analysis, model, pair.company
     )
-    return SavedMatch(match_id, notification_created=already is None)
-
-
-def notification_view(
-    job: JobForScoring,
-    analysis: MatchAnalysis,
-    model: str,
-    company: CompanyProfile | None = None,
-) -> NotificationView:
-    return NotificationView(
-        job_title=job.title,
-        company=job.company,
-        location=job.location,
-        url=job.url,
-        score=analysis.score,
-        explanation=analysis.explanation,
-        pros=list(analysis.pros),
-        cons=list(analysis.cons),
-        recommendation=analysis.recommendation,
-        salary_min=job.salary_min,
-        salary_max=job.salary_max,
-        salary_currency=job.salary_currency,
-        is_remote=job.is_remote,
-        company_summary=company.summary if company else None,
-        model=model,
-    )
+    return SavedMatch(match_id, notification_created=outbox.add(conn, high_score, now))
 
 
 def record_match_failure(

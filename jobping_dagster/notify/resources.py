@@ -1,6 +1,11 @@
-import dagster as dg
+from datetime import datetime
 
+import dagster as dg
+import sqlalchemy as sa
+
+from jobping_dagster.matching.high_scores import HighScore, HighScoreOutbox
 from jobping_dagster.notify.discord import DiscordWebhookSender
+from jobping_dagster.notify.outbox import enqueue
 
 
 class DiscordResource(dg.ConfigurableResource):
@@ -19,3 +24,11 @@ class DiscordResource(dg.ConfigurableResource):
             max_inline_wait_seconds=self.max_inline_wait_seconds,
             allowed_hosts=tuple(self.allowed_hosts),
         )
+
+
+class NotificationOutbox(HighScoreOutbox):
+    """Bound to the `outbox` key: renders a high score's notification and adds it to the
+    `notifications` table in the match's transaction."""
+
+    def add(self, conn: sa.Connection, high_score: HighScore, now: datetime) -> bool:
+        return enqueue(conn, high_score, now)

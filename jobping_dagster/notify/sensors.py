@@ -1,12 +1,11 @@
-"""Notification trigger: reads every new user_job_matches materialization (a plain sensor
-with a storage-id cursor: `@asset_sensor` would see only the latest) and requests a drain
-of the outbox when notifications are due."""
+"""Notification trigger: requests a drain of the outbox when notifications are due. The app
+database alone says what is due (a notification commits with its match), so the sensor reads
+no Dagster events."""
 
 import dagster as dg
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.notify.assets import notifications
 from jobping_dagster.notify.outbox import STALLED_AFTER, due_marker, oldest_due_since
 from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
@@ -18,10 +17,6 @@ notify_job = dg.define_asset_job(
     tags=max_runtime_tags(JOB_MAX_RUNTIME_SECONDS["notify_job"]),
 )
 
-PAGE_SIZE = 1000
-# Bounds one tick's work so it stays far below the sensor timeout; the rest waits.
-MAX_PAGES_PER_TICK = 20
-
 
 @dg.sensor(
     job=notify_job,
@@ -29,28 +24,10 @@ MAX_PAGES_PER_TICK = 20
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
-    """Follows every new match materialization; when the outbox holds due notifications
-    (new high scores, or retries whose time has come) requests one drain run. The app
-    database decides what is due. The run key is the outbox state and the minute: a drain
+    """When the outbox holds due notifications (new high scores, or retries whose time has
+    come) requests one drain run. The run key is the outbox state and the minute: a drain
     for the same state is not requested twice within a minute, and a drain that failed
     before claiming anything (the state unchanged) is followed by another a minute later."""
-    cursor = int(context.cursor) if context.cursor else 0
-    new_events = high_scores = 0
-    for _ in range(MAX_PAGES_PER_TICK):
-        result = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=user_job_matches.key, after_storage_id=cursor),
-            limit=PAGE_SIZE,
-            ascending=True,
-        )
-        for record in result.records:
-            new_events += 1
-            metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-            notify = metadata.get("notify")
-            high_scores += bool(notify and notify.value)
-            cursor = record.storage_id
-        if not result.has_more:
-            break
-
     now = utcnow()
     with app_db.engine().connect() as conn:
         due = due_marker(conn, now)
@@ -60,17 +37,12 @@ def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase
             f"a notification has been due for {(now - due_since).total_seconds() / 60:.0f} min:"
             " drains are failing (see the notify_job runs)"
         )
-    if new_events:
-        context.log.info(f"{new_events} new matches, {high_scores} at or above threshold")
     if due is None:
-        return dg.SensorResult(skip_reason="no notification due", cursor=str(cursor))
+        return dg.SensorResult(skip_reason="no notification due")
     if _drain_waiting(context.instance):
         # It has not claimed anything yet, so it will send what is due now as well.
-        return dg.SensorResult(skip_reason="a drain is already queued", cursor=str(cursor))
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"notify:{due}:{now:%Y%m%dT%H%M}")],
-        cursor=str(cursor),
-    )
+        return dg.SensorResult(skip_reason="a drain is already queued")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"notify:{due}:{now:%Y%m%dT%H%M}")])
 
 
 def _drain_waiting(instance: dg.DagsterInstance) -> bool:
