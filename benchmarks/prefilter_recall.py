@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from jobping_dagster.llm.local_wishes import read_wishes_locally
+from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.cascade import CascadeConfig
 from jobping_dagster.matching.evaluation import evaluate, load_labeled_set, report_lines

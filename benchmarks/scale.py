@@ -37,8 +37,8 @@ from jobping_dagster.companies.store import save_company_info
 from jobping_dagster.db.engine import get_engine, utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import companies, jobs, match_candidates, user_job_matches, users
-from jobping_dagster.llm.local import LocalScorer
-from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
+from jobping_dagster.llm.local.scorer import LocalScorer
+from jobping_dagster.llm.local.wish_reader import LOCAL_WISHES_PARSER, read_wishes_locally
 from jobping_dagster.llm.models import CompanyProfile, JobForScoring
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.candidates import candidate_jobs, users_with_prompt

@@ -22,7 +22,7 @@ from jobping_dagster.db.schema import (
     users,
 )
 from jobping_dagster.definitions import build_definitions
-from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
+from jobping_dagster.llm.local.wish_reader import LOCAL_WISHES_PARSER, read_wishes_locally
 from jobping_dagster.llm.resources import LocalLLMResource, OpenAIResource
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.candidate_assets import match_candidates as match_candidates_asset

@@ -2,7 +2,9 @@ import dataclasses
 
 import pytest
 
-from jobping_dagster.llm.local import LocalResearcher, LocalScorer, parse_wishes
+from jobping_dagster.llm.local.keyword_wishes import parse_wishes
+from jobping_dagster.llm.local.researcher import LocalResearcher
+from jobping_dagster.llm.local.scorer import LocalScorer
 from jobping_dagster.llm.models import CompanyFacts, CompanyProfile, JobForScoring
 
 PROMPT = "Senior backend Python roles, remote in EU, no crypto, at least 90k EUR"

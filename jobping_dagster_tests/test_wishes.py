@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from openai.lib._pydantic import to_strict_json_schema
 
-from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
+from jobping_dagster.llm.local.wish_reader import LOCAL_WISHES_PARSER, read_wishes_locally
 from jobping_dagster.llm.models import LLMError, WishProfile
 from jobping_dagster.llm.openai_client import (
     OpenAIClient,

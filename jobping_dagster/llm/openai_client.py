@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
-import httpx2
 import openai
 import pydantic
 
@@ -25,6 +24,7 @@ from jobping_dagster.llm.models import (
     QuotaExceededError,
     WishProfile,
 )
+from jobping_dagster.llm.openai_retries import RETRY_COUNT_HEADER, call_with_retries
 from jobping_dagster.llm.prompts import (
     build_match_messages,
     build_research_messages,
@@ -67,16 +67,6 @@ MAX_WISH_ITEM_CHARS = 120
 _SENIORITY_LEVELS = ("intern", "junior", "mid", "senior", "lead", "principal")
 
 
-class _OpenAI(openai.OpenAI):
-    """The SDK retries every 429, but `insufficient_quota` does not clear by waiting: retrying
-    it only burns a request, so it is the one 429 we refuse to retry."""
-
-    def _should_retry(self, response: httpx2.Response) -> bool:
-        if response.status_code == 429 and _error_code(response) == "insufficient_quota":
-            return False
-        return super()._should_retry(response)
-
-
 class OpenAIClient:
     """Thread-safe: one instance can serve many concurrent calls."""
 
@@ -90,14 +80,14 @@ class OpenAIClient:
     ):
         if not api_key:
             raise LLMError("no OpenAI API key configured (OPENAI_API_KEY)", retryable=False)
+        if max_retries < 0:
+            raise ValueError("max_retries must not be negative")
         self.model_name = model
         self._max_retries = max_retries
         self._timeout_seconds = timeout_seconds
-        self._client = _OpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout_seconds,
-            max_retries=max_retries,
+        # Retries are ours (`openai_retries`): the SDK would retry insufficient_quota too.
+        self._client = openai.OpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout_seconds, max_retries=0
         )
 
     def score(
@@ -120,12 +110,16 @@ class OpenAIClient:
     def _parse(self, messages: list[dict], output_type: type[OutputT]) -> OutputT:
         error: LLMError
         try:
-            completion = self._client.chat.completions.parse(
-                model=self.model_name,
-                messages=messages,
-                response_format=output_type,
-                temperature=0,
-                max_completion_tokens=MAX_OUTPUT_TOKENS,
+            completion = call_with_retries(
+                lambda headers: self._client.chat.completions.parse(
+                    model=self.model_name,
+                    messages=messages,
+                    response_format=output_type,
+                    temperature=0,
+                    max_completion_tokens=MAX_OUTPUT_TOKENS,
+                    extra_headers=headers,
+                ),
+                self._max_retries,
             )
         except openai.OpenAIError as exc:
             error = self._map_sdk_error(exc)
@@ -178,24 +172,14 @@ def _status_error(exc: openai.APIStatusError, attempts: str) -> LLMError:
 
 
 def _attempts(exc: openai.OpenAIError) -> str:
-    """' after N attempts', read from the retry counter the SDK puts on the last request."""
+    """' after N attempts', read from the retry count `call_with_retries` put on the last
+    request."""
     request = getattr(exc, "request", None)
     try:
-        count = int(request.headers.get("x-stainless-retry-count", "")) + 1
+        count = int(request.headers.get(RETRY_COUNT_HEADER, "")) + 1
     except (AttributeError, ValueError):
         return ""
     return f" after {count} attempt{'s' if count != 1 else ''}"
-
-
-def _error_code(response: httpx2.Response) -> str | None:
-    try:
-        body = response.json()
-    except Exception:  # not JSON, or not read: not a quota error we can recognize
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return None
-    return error.get("code") or error.get("type")
 
 
 def _malformed(what: str) -> LLMError:

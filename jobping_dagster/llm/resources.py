@@ -10,8 +10,9 @@ import threading
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from jobping_dagster.llm.local import LocalResearcher, LocalScorer
-from jobping_dagster.llm.local_wishes import LOCAL_WISHES_PARSER, read_wishes_locally
+from jobping_dagster.llm.local.researcher import LocalResearcher
+from jobping_dagster.llm.local.scorer import LocalScorer
+from jobping_dagster.llm.local.wish_reader import LOCAL_WISHES_PARSER, read_wishes_locally
 from jobping_dagster.llm.models import (
     CompanyFacts,
     CompanyProfile,

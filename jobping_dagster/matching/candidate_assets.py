@@ -7,7 +7,7 @@ import dagster as dg
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.llm.local_wishes import read_wishes_locally
+from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 from jobping_dagster.llm.resources import LLMResource
 from jobping_dagster.markdown import markdown_table
 from jobping_dagster.matching.candidates import scored_candidates

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.schema import user_job_matches
-from jobping_dagster.llm.local_wishes import read_wishes_locally
+from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 from jobping_dagster.llm.models import WishProfile
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.cascade import PULLED

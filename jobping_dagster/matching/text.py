@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-from jobping_dagster.llm import local
+from jobping_dagster.llm.local.vocabulary import canonical, normalize, raw_tokens
 
 
 def canonical_tokens(text: str | None) -> list[str]:
     """Lower-cased, joined and stemmed word tokens, punctuation dropped."""
-    return [
-        local._canonical(token)
-        for token in local._raw_tokens(local._normalize(text or ""))
-        if token[0].isalnum()
-    ]
+    return [canonical(token) for token in raw_tokens(normalize(text or "")) if token[0].isalnum()]
 
 
 def canonical_text(text: str | None) -> str:

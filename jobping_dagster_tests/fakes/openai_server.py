@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from jobping_dagster.llm.local_wishes import read_wishes_locally
+from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 
 MAX_BODY_BYTES = 2_000_000
 MAX_DELAY_SECONDS = 30.0
