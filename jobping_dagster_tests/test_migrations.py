@@ -104,3 +104,77 @@ def test_notifications_still_to_send_are_rendered_when_payloads_arrive(db_url):
         discord["embeds"][0]["fields"]
     )
     assert payloads[2] == {}
+
+
+def test_upgrading_a_database_with_data_from_the_first_revision_keeps_every_row(db_url):
+    """Batch migrations on SQLite recreate a table by dropping the old one, which cascades
+    to every row referencing it (foreign keys are on): 0002 used to empty user_job_matches
+    and notifications that way."""
+    engine = create_app_engine(db_url)
+    _upgrade(engine, "0001")
+    old = sa.MetaData()
+    old.reflect(engine)  # the schema as it was at 0001, not as declared today
+    tables = old.tables
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            tables["companies"].insert(),
+            {"key": "acme", "name": "Acme", "research_attempts": 0, "created_at": now},
+        )
+        user_id = conn.execute(
+            tables["users"].insert(),
+            {"email": "ada@example.com", "created_at": now, "updated_at": now},
+        ).inserted_primary_key[0]
+        job_id = conn.execute(
+            tables["jobs"].insert(),
+            {
+                "site": "indeed",
+                "source_id": "1",
+                "dedup_key": "acme|engineer|remote",
+                "company_key": "acme",
+                "title": "Engineer",
+                "company": "Acme",
+                "url": "https://example.com/1",
+                "description": "Python",
+                "company_fields": {},
+                "first_seen_day": now.date(),
+                "first_seen_at": now,
+                "last_seen_at": now,
+            },
+        ).inserted_primary_key[0]
+        match_id = conn.execute(
+            tables["user_job_matches"].insert(),
+            {
+                "user_id": user_id,
+                "job_id": job_id,
+                "partition_key": f"u{user_id}-j{job_id}",
+                "score": 90,
+                "analysis": {"explanation": "fits", "pros": [], "cons": []},
+                "model": "test",
+                "prompt_version": "v",
+                "user_prompt_hash": "h",
+                "notify_threshold": 70,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).inserted_primary_key[0]
+        conn.execute(
+            tables["notifications"].insert(),
+            {
+                "match_id": match_id,
+                "user_id": user_id,
+                "job_id": job_id,
+                "score": 90,
+                "message": "90/100 Engineer",
+                "status": "sent",
+                "created_at": now,
+            },
+        )
+    _upgrade(engine, "head")
+    with engine.connect() as conn:
+        counts = {
+            name: conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar()
+            for name in ("companies", "users", "jobs", "user_job_matches", "notifications")
+        }
+    engine.dispose()
+    assert counts == dict.fromkeys(counts, 1)

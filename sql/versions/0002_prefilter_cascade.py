@@ -16,7 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
+    # Never recreate `jobs` on SQLite: dropping the old table cascades (ON DELETE CASCADE,
+    # foreign keys on) to every match and notification. SQLite 3.35+ drops a plain column
+    # in place. (Recreating it here emptied user_job_matches and notifications.)
+    with op.batch_alter_table("jobs", recreate="never") as batch:
         batch.add_column(sa.Column("facts", sa.JSON, nullable=True))
         batch.drop_column("fanned_out_at")
     op.create_table(
@@ -56,6 +59,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("match_candidates")
     op.drop_table("user_wishes")
-    with op.batch_alter_table("jobs") as batch:
+    with op.batch_alter_table("jobs", recreate="never") as batch:
         batch.drop_column("facts")
         batch.add_column(sa.Column("fanned_out_at", sa.DateTime, nullable=True))
