@@ -11,6 +11,7 @@ from jobping_dagster.notify.assets import notifications
 from jobping_dagster.notify.outbox import STALLED_AFTER, due_marker, oldest_due_since
 from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
 from jobping_dagster.settings import sensor_interval_seconds
+from jobping_dagster.wording import plural
 
 notify_job = dg.define_asset_job(
     "notify_job",
@@ -61,7 +62,13 @@ def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase
             " drains are failing (see the notify_job runs)"
         )
     if new_events:
-        context.log.info(f"{new_events} new matches, {high_scores} at or above threshold")
+        # Without a cursor (a sensor's first tick, and every `jobping run-once` pass, which
+        # starts the sensors afresh) the events read are all matches ever materialized.
+        if context.cursor:
+            read = plural(new_events, "new match", "new matches")
+        else:
+            read = f"{plural(new_events, 'match', 'matches')} materialized so far (first tick)"
+        context.log.info(f"{read}, {high_scores} at or above threshold")
     if due is None:
         return dg.SensorResult(skip_reason="no notification due", cursor=str(cursor))
     if _drain_waiting(context.instance):
