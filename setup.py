@@ -22,6 +22,7 @@ setup(
         "pydantic>=2.10,<3",
         "requests>=2.32,<3",
         "beautifulsoup4>=4.12,<5",  # plain text out of markup in postings
+        "click>=8.1,<9",  # the `jobping` command line (dagster requires it too)
     ],
     extras_require={
         "dev": [
