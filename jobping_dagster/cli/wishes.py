@@ -41,17 +41,18 @@ def wishes_of(engine: sa.Engine, llm, user) -> tuple[WishProfile, str]:
 def describe_user(engine: sa.Engine, llm, email: str) -> list[str]:
     user = existing_user(engine, email)
     webhook = mask_webhook(user.discord_webhook_url) if user.discord_webhook_url else "-"
-    lines = [
-        f"user {user.id}: {user.email}{'' if user.active else ' (inactive)'}",
-        f"  notify at     {user.min_score}+",
-        f"  discord       {webhook}",
-        f"  prompt        {(user.prompt or '(none: never matched)').strip()}",
+    settings = [
+        ("notify at", f"{user.min_score}+"),
+        ("discord", webhook),
+        ("prompt", (user.prompt or "(none: never matched)").strip()),
     ]
+    lines = [f"user {user.id}: {user.email}{'' if user.active else ' (inactive)'}"]
+    lines += [_row(name, value) for name, value in settings]
     if not (user.prompt or "").strip():
         return lines
     wishes, reader = wishes_of(engine, llm, user)
     lines.append(f"understood by {reader}:")
-    lines += [f"  {name:<14}{value or '-'}" for name, value in _wish_rows(wishes)]
+    lines += [_row(name, value or "-") for name, value in _wish_rows(wishes)]
     if not wishes.readable:
         lines.append(
             "  JobPing found nothing it can check in this prompt: no posting is ruled out, and "
@@ -59,6 +60,10 @@ def describe_user(engine: sa.Engine, llm, email: str) -> list[str]:
         )
     lines += [f"  note: {note}" for note in wishes.notes]
     return lines
+
+
+def _row(name: str, value: str) -> str:
+    return f"  {name:<15} {value}"
 
 
 def _wish_rows(wishes: WishProfile) -> list[tuple[str, str]]:
