@@ -34,8 +34,11 @@ OPERATOR_ERRORS = (
 )
 
 
+# Groups without a command fail with one line ("Missing command.") like every other usage
+# error, rather than printing their help as an error.
 @click.group(
     "jobping",
+    no_args_is_help=False,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 def jobping() -> None:

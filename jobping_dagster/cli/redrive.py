@@ -36,7 +36,7 @@ def redrive(settings: Settings, what: str, user: str | None) -> None:
             click.echo(f"{failed} due now: the research sensor runs them next")
 
 
-@click.group("notifications")
+@click.group("notifications", no_args_is_help=False)
 def notifications() -> None:
     """Re-drive notifications an operator fixed."""
 

@@ -24,7 +24,7 @@ from jobping_dagster.users.validation import mask_webhook
 PROMPT_SHOWN_CHARS = 110
 
 
-@click.group("users")
+@click.group("users", no_args_is_help=False)
 def users() -> None:
     """Add, list, update or remove users."""
 
