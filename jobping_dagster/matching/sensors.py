@@ -108,8 +108,7 @@ def match_fan_out_sensor(
     if skipped_users:
         context.log.info(f"{plural(skipped_users, 'active user')} without a prompt: skipped")
     if not room:
-        busy_runs = plural(len(busy), "match run")
-        context.log.info(f"{busy_runs} queued or running: no new runs (backpressure)")
+        context.log.info(f"{plural(len(busy), 'match run')} active: no new runs (backpressure)")
     new_keys = [pair_key(*pair) for pair in fresh + again]
     to_delete = [pair_key(*pair) for pair in retried + expired + lingering]
     cursor = json.dumps(
