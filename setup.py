@@ -25,6 +25,7 @@ setup(
         "markdownify==1.2.3",  # HTML descriptions to markdown, as jobspy converts its own
         "ftfy==6.3.1",  # repairs mojibake in scraped text
         "tabulate==0.10.0",  # pandas.DataFrame.to_markdown for metadata tables
+        "click>=8.1,<9",  # the `jobping` command line (dagster requires it too)
     ],
     extras_require={
         "dev": [

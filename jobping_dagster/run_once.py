@@ -20,6 +20,7 @@ from jobping_dagster.matching.selection_sensor import candidate_selection_sensor
 from jobping_dagster.matching.sensors import match_fan_out_sensor
 from jobping_dagster.notify.sensors import notification_sensor
 from jobping_dagster.partition_status import ACTIVE_RUN_STATUSES
+from jobping_dagster.wording import plural
 
 SENSORS = (
     candidate_selection_sensor,
@@ -53,14 +54,16 @@ def run_once(
     report = PassReport()
     dead = fail_runs_of_dead_passes(instance)
     if dead:
-        on_step(f"{dead} run(s) of an earlier pass that was killed marked failed; redone below")
+        on_step(
+            f"{plural(dead, 'run')} of an earlier pass that was killed marked failed; redone below"
+        )
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     scrape = dg.RunRequest(partition_key=day.isoformat())
     execute_run(defs, instance, "scrape_job", scrape, report, run_config)
     on_step(f"scraped {day}")
     for sensor in SENSORS:
         ticks = _drive_sensor(defs, instance, sensor, report, run_config)
-        on_step(f"{sensor.name}: {ticks} tick(s), runs so far {dict(report.runs)}")
+        on_step(f"{sensor.name}: {plural(ticks, 'tick')}, runs so far {dict(report.runs)}")
     return report
 
 

@@ -98,3 +98,21 @@ def test_notifications_redrive_refuses_bad_input_by_name(env, capsys):
     assert "no user x@y.z" in capsys.readouterr().err
     assert main(["notifications", "redrive", "--status", "failed"]) == 0
     assert capsys.readouterr().out.startswith("0 notifications back to pending")
+
+
+def test_usage_errors_are_one_line_naming_the_option(env, capsys):
+    assert main(["matches", "ada@example.com", "--limit", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "'--limit'" in err
+    assert main([]) == 2
+    assert capsys.readouterr().err.startswith("error: Missing command")
+    assert main(["users", "add", "--no-such-option"]) == 2
+    assert "--no-such-option" in capsys.readouterr().err
+
+
+def test_help_works_whatever_the_settings(env, capsys, monkeypatch):
+    monkeypatch.setenv("JOBPING_LLM", "bogus")
+    assert main(["--help"]) == 0
+    assert "rerun" in capsys.readouterr().out
+    assert main(["status"]) == 2
+    assert capsys.readouterr().err.startswith("error: JOBPING_LLM")

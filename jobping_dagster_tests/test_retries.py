@@ -144,7 +144,7 @@ def test_redrive_command_makes_parked_work_due_again(env, engine, capsys):
     assert main(["redrive", "companies"]) == 0
     assert main(["redrive", "matches", "--user", "nobody@example.com"]) == 2
     out, err = capsys.readouterr()
-    assert "1 failed pairs due now" in out and "2 failed companies due now" in out
+    assert "1 failed pair due now" in out and "2 failed companies due now" in out
     assert "no user nobody@example.com" in err
     with engine.connect() as conn:
         failure = conn.execute(sa.select(match_failures)).one()

@@ -80,7 +80,7 @@ def test_a_killed_run_once_leaves_no_stranded_run_or_pair(tmp_path):
         text = output.decode()
 
     assert second.returncode == 0, text
-    assert "1 run(s) of an earlier pass that was killed marked failed" in text
+    assert "1 run of an earlier pass that was killed marked failed" in text
     assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
     assert instance.get_runs(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)) == []
     engine = get_engine(db_url)
@@ -95,9 +95,9 @@ def test_processes_opening_a_fresh_home_at_once_leave_it_usable(tmp_path):
     # Without the lock, four first opens at once left two schema rows in 2 of 3 tries
     # and every later open failed with "more than one head".
     opener = (
-        "from jobping_dagster.cli import _dagster_instance\n"
+        "from jobping_dagster.cli.context import dagster_instance\n"
         "from jobping_dagster.settings import Settings\n"
-        "_dagster_instance(Settings.from_env()).dispose()\n"
+        "dagster_instance(Settings.from_env()).dispose()\n"
     )
     env = {**os.environ, "JOBPING_HOME": str(tmp_path / "jobping")}
     env.pop("DAGSTER_HOME", None)

@@ -29,6 +29,7 @@ from jobping_dagster.partition_status import (
 )
 from jobping_dagster.run_limits import match_run_tags
 from jobping_dagster.settings import sensor_interval_seconds
+from jobping_dagster.wording import plural
 
 PAIRS = pair_partitions_def.name
 match_job = dg.define_asset_job(
@@ -105,9 +106,9 @@ def match_fan_out_sensor(
         skipped_users = users_without_prompt(conn)
 
     if skipped_users:
-        context.log.info(f"{skipped_users} active users have no prompt: skipped")
+        context.log.info(f"{plural(skipped_users, 'active user')} without a prompt: skipped")
     if not room:
-        context.log.info(f"{len(busy)} match runs queued or running: no new runs (backpressure)")
+        context.log.info(f"{plural(len(busy), 'match run')} active: no new runs (backpressure)")
     new_keys = [pair_key(*pair) for pair in fresh + again]
     to_delete = [pair_key(*pair) for pair in retried + expired + lingering]
     cursor = json.dumps(
@@ -128,7 +129,7 @@ def match_fan_out_sensor(
         partition_requests.append(pair_partitions_def.build_delete_request(to_delete))
     if not requests and not partition_requests:
         return dg.SensorResult(
-            skip_reason=f"no new pairs ({waiting} waiting, {len(busy)} runs active)",
+            skip_reason=f"no new pairs ({waiting} waiting, {plural(len(busy), 'run')} active)",
             cursor=cursor,
         )
     return dg.SensorResult(

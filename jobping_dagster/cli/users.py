@@ -1,0 +1,110 @@
+"""`jobping users`: add, update, list, show and remove users. Webhooks are shown masked."""
+
+from __future__ import annotations
+
+import click
+
+from jobping_dagster.cli.context import (
+    app_engine,
+    definitions,
+    normalized_email,
+    with_settings,
+)
+from jobping_dagster.cli.wishes import describe_user
+from jobping_dagster.settings import Settings
+from jobping_dagster.users.store import (
+    UserChanges,
+    add_user,
+    list_users,
+    remove_user,
+    update_user,
+)
+from jobping_dagster.users.validation import mask_webhook
+
+PROMPT_SHOWN_CHARS = 110
+
+
+@click.group("users", no_args_is_help=False)
+def users() -> None:
+    """Add, list, update or remove users."""
+
+
+def user_settings(command):
+    """The options `users add` and `users update` share; validated by the users store,
+    which names the field it refuses."""
+    options = [
+        click.option(
+            "--prompt", help="What the user is looking for, in their own words ('' clears)."
+        ),
+        click.option("--min-score", help="Notify at or above this score, 0-100 (default 70)."),
+        click.option("--discord-webhook", help="Discord webhook URL ('' removes it)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _changes(prompt, min_score, discord_webhook) -> UserChanges:
+    return UserChanges(prompt=prompt, min_score=min_score, discord_webhook=discord_webhook)
+
+
+@users.command("add")
+@click.argument("email")
+@user_settings
+@with_settings
+def add(settings: Settings, email: str, prompt, min_score, discord_webhook) -> None:
+    """Add a user."""
+    changes = _changes(prompt, min_score, discord_webhook)
+    with app_engine(settings).begin() as conn:
+        user_id = add_user(conn, email, changes, settings.webhook_allowed_hosts)
+    click.echo(f"added user {user_id}: {normalized_email(email)}")
+
+
+@users.command("update")
+@click.argument("email")
+@user_settings
+@with_settings
+def update(settings: Settings, email: str, prompt, min_score, discord_webhook) -> None:
+    """Update a user."""
+    changes = _changes(prompt, min_score, discord_webhook)
+    with app_engine(settings).begin() as conn:
+        update_user(conn, email, changes, settings.webhook_allowed_hosts)
+    click.echo(f"updated {normalized_email(email)}")
+
+
+@users.command("remove")
+@click.argument("email")
+@with_settings
+def remove(settings: Settings, email: str) -> None:
+    """Remove a user with their matches and notifications."""
+    with app_engine(settings).begin() as conn:
+        remove_user(conn, email)
+    click.echo(f"removed {normalized_email(email)}")
+
+
+@users.command("list")
+@with_settings
+def list_(settings: Settings) -> None:
+    """List users (webhooks masked)."""
+    with app_engine(settings).connect() as conn:
+        rows = list_users(conn)
+    if not rows:
+        click.echo("no users yet: add one with `jobping users add EMAIL --prompt '...'`")
+    for user in rows:
+        webhook = mask_webhook(user.discord_webhook_url) if user.discord_webhook_url else "-"
+        if user.webhook_dead_at:
+            webhook += " (dead: Discord answered 404)"
+        prompt = (user.prompt or "(no prompt: not matched)").replace("\n", " ")
+        cut = "…" if len(prompt) > PROMPT_SHOWN_CHARS else ""
+        click.echo(f"{user.id:>4}  {user.email}  min {user.min_score}  discord {webhook}")
+        click.echo(f"      {prompt[:PROMPT_SHOWN_CHARS]}{cut}")
+
+
+@users.command("show")
+@click.argument("email")
+@with_settings
+def show(settings: Settings, email: str) -> None:
+    """A user's settings and what JobPing understood of the prompt."""
+    llm = definitions(settings).resources["llm"]
+    for line in describe_user(app_engine(settings), llm, normalized_email(email)):
+        click.echo(line)
