@@ -21,7 +21,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.cascade import CascadeConfig
-from jobping_dagster.matching.evaluation import evaluate, load_labeled_set, report_lines
+from jobping_dagster.matching.evaluation import evaluate, report_lines
+from jobping_dagster.matching.labeled_set import load_labeled_set
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "labels"
 

@@ -80,7 +80,8 @@ def evaluate(
     all_pairs: bool,
 ) -> None:
     """Backtest the pre-filter and the scorer on a labeled set."""
-    from jobping_dagster.matching.evaluation import evaluate, load_labeled_set, report_lines
+    from jobping_dagster.matching.evaluation import evaluate, report_lines
+    from jobping_dagster.matching.labeled_set import load_labeled_set
 
     resources = definitions(settings).resources
     llm = resources["llm"]
