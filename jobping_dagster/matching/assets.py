@@ -19,6 +19,7 @@ from jobping_dagster.matching.store import (
     save_match,
     up_to_date_keys,
 )
+from jobping_dagster.wording import plural
 
 pair_partitions_def = dg.DynamicPartitionsDefinition(name="user_job_pairs")
 
@@ -67,14 +68,17 @@ def user_job_matches(
         )
     to_score = {key: pair for key, pair in inputs.items() if key not in skip}
     if skip:
-        context.log.info(f"{len(skip)} pairs already scored with this model and prompt: skipped")
+        context.log.info(
+            f"{plural(len(skip), 'pair')} already scored with this model and prompt: skipped"
+        )
     saver = _MatchSaver(model=llm.model_name, outbox=outbox)
     batch = LLMBatch(
         noun="pairs", call=_scorer(llm), save=saver.save, record_failure=record_match_failure
     )
     yield from run_llm_batch(context, engine, batch, to_score, llm.max_concurrency, failures)
     context.log.info(
-        f"{saver.saved} pairs scored, {saver.notified} new notifications, {len(failures)} failed"
+        f"{plural(saver.saved, 'pair')} scored, {plural(saver.notified, 'new notification')}, "
+        f"{len(failures)} failed"
     )
     if saver.scores:
         # The run as a whole (many partitions): an observation of the asset, not of a pair.

@@ -21,6 +21,7 @@ from jobping_dagster.matching.recall import (
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.selection import WishReader, select_day
 from jobping_dagster.postings.assets import daily_partitions_def, scraped_jobs
+from jobping_dagster.wording import plural
 
 # The recall estimate looks back this far: shadow hits are rare, a day alone says little.
 RECALL_WINDOW = timedelta(days=14)
@@ -64,7 +65,7 @@ def match_candidates(
             "read locally this time, tried again next time"
         )
     context.log.info(
-        f"{day}: {selection.considered} pairs considered, {selection.kept} kept, "
+        f"{day}: {plural(selection.considered, 'pair')} considered, {selection.kept} kept, "
         f"{selection.shadow} shadow, {selection.dropped} dropped"
     )
     return dg.MaterializeResult(

@@ -20,6 +20,7 @@ from jobping_dagster.postings.store import (
     save_raw_scrape,
     upsert_postings,
 )
+from jobping_dagster.wording import plural
 
 # end_offset=1 makes today's partition exist, so the hourly schedule can refresh it.
 daily_partitions_def = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
@@ -95,7 +96,7 @@ def scraped_jobs(
                 "so this day cannot be rebuilt. Only days JobPing scraped can be rerun.",
                 allow_retries=False,
             )
-        origin = f"rebuilt from {len(scrapes)} stored raw scrape(s)"
+        origin = f"rebuilt from {plural(len(scrapes), 'stored raw scrape')}"
 
     blocked = {s.site: s.error for s in scrapes if s.blocked}
     if scrapes and len(blocked) == len(scrapes):
@@ -113,9 +114,9 @@ def scraped_jobs(
         stored = postings_frame(conn, day)
         check_results = _check_results(conn, day, result, config.max_reject_rate)
     context.log.info(
-        f"{day}: {result.rows_in} rows in, {result.accepted} accepted, "
+        f"{day}: {plural(result.rows_in, 'row')} in, {result.accepted} accepted, "
         f"{result.rejected_total} rejected ({format_reasons(result.rejected)}), "
-        f"{stats.inserted} new postings; cleaned: {format_reasons(result.cleaned)}"
+        f"{plural(stats.inserted, 'new posting')}; cleaned: {format_reasons(result.cleaned)}"
     )
     yield dg.MaterializeResult(
         metadata={
