@@ -87,3 +87,31 @@ def test_the_workspace_loads_as_dagster_dev_would(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Validation successful for code location jobping" in done.stdout + done.stderr
     assert (done.stdout + done.stderr).count("OPENAI_API_KEY is not set") == 1
+
+
+def test_sensor_interval_and_scrape_cron_come_from_the_settings(tmp_path):
+    settings = Settings.from_env(
+        {
+            "JOBPING_HOME": str(tmp_path),
+            "JOBPING_SENSOR_INTERVAL_SECONDS": "90",
+            "JOBPING_SCRAPE_CRON": "15 6 * * *",
+        }
+    )
+    repo = build_definitions(settings).get_repository_def()
+    assert {s.minimum_interval_seconds for s in repo.sensor_defs} == {90}
+    assert [s.cron_schedule for s in repo.schedule_defs] == ["15 6 * * *"]
+
+
+def test_importing_the_code_location_reads_no_setting():
+    # An invalid value would raise if a module read it at import time: only
+    # build_definitions (the code server's load) reads the settings.
+    env = {**os.environ, "JOBPING_SENSOR_INTERVAL_SECONDS": "not a number"}
+    modules = "jobping_dagster.definitions, jobping_dagster.run_once, jobping_dagster.cli"
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {modules}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -10,7 +10,6 @@ from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.notify.assets import notifications
 from jobping_dagster.notify.outbox import STALLED_AFTER, due_marker, oldest_due_since
 from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
-from jobping_dagster.settings import sensor_interval_seconds
 
 notify_job = dg.define_asset_job(
     "notify_job",
@@ -23,11 +22,15 @@ PAGE_SIZE = 1000
 MAX_PAGES_PER_TICK = 20
 
 
-@dg.sensor(
-    job=notify_job,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+def build_notification_sensor(*, interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor, evaluated every `interval_seconds` (JOBPING_SENSOR_INTERVAL_SECONDS)."""
+    return dg.sensor(
+        job=notify_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )(notification_sensor)
+
+
 def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Follows every new match materialization; when the outbox holds due notifications
     (new high scores, or retries whose time has come) requests one drain run. The app
