@@ -115,3 +115,41 @@ def test_importing_the_code_location_reads_no_setting():
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_settings_hold_secrets_out_of_their_repr_and_errors(tmp_path):
+    env = {
+        "JOBPING_HOME": str(tmp_path),
+        "OPENAI_API_KEY": "sk-SECRET42",
+        "JOBPING_DATABASE_URL": "postgresql://jobping:hunter2@db/jobping",
+    }
+    settings = Settings.from_env(env)
+    assert settings.database_url == env["JOBPING_DATABASE_URL"]
+    assert settings.database_url_from_env and settings.openai_enabled
+    assert "hunter2" not in repr(settings) and "sk-SECRET42" not in repr(settings)
+    with pytest.raises(InvalidConfiguration) as error:
+        Settings.from_env({**env, "JOBPING_LLM_CONCURRENCY": "many"})
+    assert str(error.value) == "JOBPING_LLM_CONCURRENCY must be a whole number (got 'many')"
+
+
+def test_an_empty_variable_means_its_default(tmp_path):
+    settings = Settings.from_env(
+        {"JOBPING_HOME": str(tmp_path), "JOBPING_HOURS_OLD": "", "JOBPING_JOB_SOURCE": ""}
+    )
+    assert (settings.hours_old, settings.job_source, settings.llm) == (24, "sample", "local")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'jobping.db'}"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026/01/01", "JOBPING_SCRAPE_START_DATE must be a date as YYYY-MM-DD"),
+        ("2999-01-01", "JOBPING_SCRAPE_START_DATE must not be in the future"),
+        ("0", "JOBPING_HOURS_OLD must be between 1 and 720 (got 0)"),
+        ("gpt", "JOBPING_LLM must be one of openai, local (got 'gpt')"),
+    ],
+)
+def test_an_invalid_value_is_named_with_the_value(tmp_path, value, message):
+    name = message.split()[0]
+    with pytest.raises(InvalidConfiguration, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Settings.from_env({"JOBPING_HOME": str(tmp_path), name: value})
