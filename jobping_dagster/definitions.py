@@ -9,6 +9,7 @@ from jobping_dagster import code_server
 from jobping_dagster.companies.assets import company_info
 from jobping_dagster.companies.checks import company_info_in_use_is_fresh
 from jobping_dagster.companies.sensors import build_company_research_sensor, research_job
+from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.llm.resources import LLMResource, LocalLLMResource, OpenAIResource
 from jobping_dagster.matching.assets import user_job_matches
@@ -28,6 +29,7 @@ from jobping_dagster.notify.checks import (
 from jobping_dagster.notify.resources import DiscordResource
 from jobping_dagster.notify.sensors import build_notification_sensor, notify_job
 from jobping_dagster.postings.assets import scraped_jobs
+from jobping_dagster.postings.partitions import daily_partitions, scrape_first_day, with_partitions
 from jobping_dagster.postings.schedules import build_scrape_schedule, scrape_job
 from jobping_dagster.postings.sources import JobSource, JobSpySource, SampleJobSource
 from jobping_dagster.settings import Settings
@@ -112,9 +114,15 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     ]
 
 
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    first_day = scrape_first_day(settings.scrape_start_date, settings.home, utcnow().date())
+    daily = with_partitions([scraped_jobs, match_candidates], daily_partitions(first_day))
+    return [*daily, company_info, user_job_matches, notifications]
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[scraped_jobs, company_info, match_candidates, user_job_matches, notifications],
+        assets=build_assets(settings),
         asset_checks=CHECKS,
         jobs=[scrape_job, research_job, selection_job, match_job, notify_job, asset_checks_job],
         schedules=[build_scrape_schedule(settings.scrape_cron)],

@@ -1,13 +1,16 @@
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from jobping_dagster.db.engine import utcnow
 from jobping_dagster.definitions import build_definitions
 from jobping_dagster.llm.resources import LocalLLMResource, OpenAIResource
+from jobping_dagster.postings.partitions import FIRST_DAY_FILE, recorded_first_day
 from jobping_dagster.postings.sources import JobSpySource, SampleJobSource
 from jobping_dagster.settings import InvalidConfiguration, Settings
 
@@ -153,3 +156,34 @@ def test_an_invalid_value_is_named_with_the_value(tmp_path, value, message):
     name = message.split()[0]
     with pytest.raises(InvalidConfiguration, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.from_env({"JOBPING_HOME": str(tmp_path), name: value})
+
+
+def _first_days(defs: dg.Definitions) -> set[str]:
+    graph = defs.get_repository_def().asset_graph
+    keys = (dg.AssetKey("scraped_jobs"), dg.AssetKey("match_candidates"))
+    return {graph.get(key).partitions_def.get_first_partition_key() for key in keys}
+
+
+def test_the_daily_partitions_start_on_the_configured_day(tmp_path):
+    settings = Settings.from_env(
+        {"JOBPING_HOME": str(tmp_path), "JOBPING_SCRAPE_START_DATE": "2026-04-02"}
+    )
+    assert _first_days(build_definitions(settings)) == {"2026-04-02"}
+    assert not (tmp_path / FIRST_DAY_FILE).exists()
+
+
+def test_unset_the_daily_partitions_start_on_the_day_of_install(tmp_path):
+    settings = Settings.from_env({"JOBPING_HOME": str(tmp_path)})
+    today = utcnow().date().isoformat()
+    assert _first_days(build_definitions(settings)) == {today}
+    assert (tmp_path / FIRST_DAY_FILE).read_text().strip() == today
+
+
+def test_the_recorded_first_day_stays_put(tmp_path):
+    path = tmp_path / "home" / FIRST_DAY_FILE
+    assert recorded_first_day(path, date(2026, 5, 1)) == date(2026, 5, 1)
+    # A later day, another process: the partitions keep their first day.
+    assert recorded_first_day(path, date(2026, 5, 9)) == date(2026, 5, 1)
+    path.write_text("soon")
+    with pytest.raises(InvalidConfiguration, match="JOBPING_SCRAPE_START_DATE"):
+        recorded_first_day(path, date(2026, 5, 9))

@@ -12,6 +12,7 @@ from jobping_dagster.db.schema import jobs
 from jobping_dagster.markdown import markdown_table
 from jobping_dagster.postings.model import NormalizationResult, SiteScrape, format_reasons
 from jobping_dagster.postings.normalize import normalize_frame
+from jobping_dagster.postings.partitions import daily_partitions
 from jobping_dagster.postings.sources import JobSource
 from jobping_dagster.postings.store import (
     load_raw_scrapes,
@@ -20,8 +21,9 @@ from jobping_dagster.postings.store import (
     upsert_postings,
 )
 
-# end_offset=1 makes today's partition exist, so the hourly schedule can refresh it.
-daily_partitions_def = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
+# The definitions replace it with one from the configured first day (postings/partitions.py);
+# this one serves code that materializes the asset on its own, as the tests do.
+daily_partitions_def = daily_partitions(date(2026, 1, 1))
 
 CHECK_REQUIRED_FIELDS = "postings_have_required_fields"
 CHECK_NO_DUPLICATES = "postings_have_no_duplicate_urls"
