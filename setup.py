@@ -20,6 +20,7 @@ setup(
         "openai==3.54.0",
         "scikit-learn==1.9.1",
         "pydantic>=2.10,<3",
+        "pydantic-settings==2.16.3",  # the typed Settings model read from JOBPING_* variables
         "requests>=2.32,<3",
         "beautifulsoup4>=4.12,<5",  # plain text out of markup in postings
         "markdownify==1.2.3",  # HTML descriptions to markdown, as jobspy converts its own

@@ -52,7 +52,7 @@ from jobping_dagster.matching.pair_partitions import (
 from jobping_dagster.matching.pairs import pair_key, parse_pair_key
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.selection import WishReader, select_day
-from jobping_dagster.matching.sensors import match_fan_out_sensor
+from jobping_dagster.matching.sensors import build_match_fan_out_sensor
 from jobping_dagster.postings.csv_import import read_jobspy_csv
 from jobping_dagster.postings.normalize import normalize_frame
 from jobping_dagster.postings.store import upsert_postings
@@ -242,7 +242,7 @@ def simulate(
         while True:
             started = time.perf_counter()
             context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-            result = match_fan_out_sensor(context)
+            result = build_match_fan_out_sensor(interval_seconds=30)(context)
             apply_partition_requests(instance, result.dynamic_partitions_requests)
             tick_seconds.append(time.perf_counter() - started)
             cursor = result.cursor

@@ -8,23 +8,28 @@ import dagster as dg
 from jobping_dagster import code_server
 from jobping_dagster.companies.assets import company_info
 from jobping_dagster.companies.checks import company_info_in_use_is_fresh
-from jobping_dagster.companies.sensors import company_research_sensor, research_job
+from jobping_dagster.companies.sensors import build_company_research_sensor, research_job
+from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.llm.resources import LLMResource, LocalLLMResource, OpenAIResource
 from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.matching.candidate_assets import match_candidates, prefilter_recall_estimate
 from jobping_dagster.matching.checks import matches_have_valid_scores_and_analysis
 from jobping_dagster.matching.resources import PrefilterResource
-from jobping_dagster.matching.selection_sensor import candidate_selection_sensor, selection_job
-from jobping_dagster.matching.sensors import match_fan_out_sensor, match_job
+from jobping_dagster.matching.selection_sensor import (
+    build_candidate_selection_sensor,
+    selection_job,
+)
+from jobping_dagster.matching.sensors import build_match_fan_out_sensor, match_job
 from jobping_dagster.notify.assets import notifications
 from jobping_dagster.notify.checks import (
     high_score_matches_notified_exactly_once,
     notifications_are_flowing,
 )
 from jobping_dagster.notify.resources import DiscordResource, NotificationOutbox
-from jobping_dagster.notify.sensors import notification_sensor, notify_job
-from jobping_dagster.postings.assets import scraped_jobs
+from jobping_dagster.notify.sensors import build_notification_sensor, notify_job
+from jobping_dagster.postings.assets import build_scraped_jobs
+from jobping_dagster.postings.partitions import daily_partitions, scrape_first_day, with_partitions
 from jobping_dagster.postings.schedules import build_scrape_schedule, scrape_job
 from jobping_dagster.postings.sources import JobSource, JobSpySource, SampleJobSource
 from jobping_dagster.settings import Settings
@@ -109,18 +114,34 @@ def _say_local_llm_once() -> None:
     )
 
 
+def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
+    interval = settings.sensor_interval_seconds
+    return [
+        build_candidate_selection_sensor(interval_seconds=interval),
+        build_company_research_sensor(interval_seconds=interval),
+        build_match_fan_out_sensor(interval_seconds=interval),
+        build_notification_sensor(interval_seconds=interval),
+    ]
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    first_day = scrape_first_day(settings.scrape_start_date, settings.home, utcnow().date())
+    days = daily_partitions(first_day)
+    return [
+        build_scraped_jobs(days),  # its per-day checks need the same days as the asset
+        *with_partitions([match_candidates], days),
+        notifications,
+        *_llm_assets(settings),
+    ]
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[scraped_jobs, match_candidates, notifications, *_llm_assets(settings)],
+        assets=build_assets(settings),
         asset_checks=CHECKS,
         jobs=[scrape_job, research_job, selection_job, match_job, notify_job, asset_checks_job],
         schedules=[build_scrape_schedule(settings.scrape_cron)],
-        sensors=[
-            candidate_selection_sensor,
-            company_research_sensor,
-            match_fan_out_sensor,
-            notification_sensor,
-        ],
+        sensors=build_sensors(settings),
         resources=build_resources(settings),
     )
 

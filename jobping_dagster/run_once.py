@@ -15,18 +15,15 @@ from datetime import date
 
 import dagster as dg
 
-from jobping_dagster.companies.sensors import company_research_sensor
-from jobping_dagster.matching.selection_sensor import candidate_selection_sensor
-from jobping_dagster.matching.sensors import match_fan_out_sensor
-from jobping_dagster.notify.sensors import notification_sensor
 from jobping_dagster.partition_status import ACTIVE_RUN_STATUSES
 from jobping_dagster.wording import plural
 
-SENSORS = (
-    candidate_selection_sensor,
-    company_research_sensor,
-    match_fan_out_sensor,
-    notification_sensor,
+# The sensors of the definitions, in the order the work flows through them.
+SENSOR_NAMES = (
+    "candidate_selection_sensor",
+    "company_research_sensor",
+    "match_fan_out_sensor",
+    "notification_sensor",
 )
 # Guards against a sensor that keeps asking; a healthy pass needs a handful of ticks.
 MAX_TICKS_PER_SENSOR = 50
@@ -61,7 +58,7 @@ def run_once(
     scrape = dg.RunRequest(partition_key=day.isoformat())
     execute_run(defs, instance, "scrape_job", scrape, report, run_config)
     on_step(f"scraped {day}")
-    for sensor in SENSORS:
+    for sensor in map(defs.resolve_sensor_def, SENSOR_NAMES):
         ticks = _drive_sensor(defs, instance, sensor, report, run_config)
         on_step(f"{sensor.name}: {plural(ticks, 'tick')}, runs so far {dict(report.runs)}")
     return report

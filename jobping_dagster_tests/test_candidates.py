@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobping_dagster.cli import main
-from jobping_dagster.companies.sensors import company_research_sensor
+from jobping_dagster.companies.sensors import build_company_research_sensor
 from jobping_dagster.db.engine import get_engine, utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import (
@@ -30,7 +30,7 @@ from jobping_dagster.matching.candidates import scored_candidates
 from jobping_dagster.matching.recall import estimate_recall
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.selection import WishReader, select_day
-from jobping_dagster.matching.sensors import PAIRS_PER_RUN, match_fan_out_sensor
+from jobping_dagster.matching.sensors import PAIRS_PER_RUN, build_match_fan_out_sensor
 from jobping_dagster.run_once import run_once
 from jobping_dagster.settings import Settings
 from jobping_dagster_tests.builders import (
@@ -165,7 +165,7 @@ def test_a_fan_out_tick_over_1000_users_and_500_postings(engine, db_url):
             cursor="{}",
             resources={"app_db": AppDatabase(url=db_url), "prefilter": prefilter},
         )
-        tick = match_fan_out_sensor(context)
+        tick = build_match_fan_out_sensor(interval_seconds=30)(context)
     [added] = tick.dynamic_partitions_requests
     # The tick adds what its runs cover and no more: backpressure bounds the runs.
     assert len(tick.run_requests) == prefilter.max_active_match_runs
@@ -225,7 +225,9 @@ def test_retention_deletes_a_pair_partition_and_rerun_brings_it_back(settings, c
         with engine.begin() as conn:
             key = conn.execute(sa.select(user_job_matches.c.partition_key)).scalars().first()
         age_partitions(engine, timedelta(days=15))
-        evaluate_sensor(match_fan_out_sensor, instance, defs.resources, "{}", defs)
+        evaluate_sensor(
+            build_match_fan_out_sensor(interval_seconds=30), instance, defs.resources, "{}", defs
+        )
         assert not instance.has_dynamic_partition(pair_partitions_def.name, key)
 
     assert main(["rerun", key]) == 0
@@ -410,7 +412,9 @@ OLD_EXPORT = (
 def _researched(instance, db_url) -> set[str]:
     """The companies one research sensor tick adds a partition and a run for."""
     resources = {"app_db": AppDatabase(url=db_url)}
-    result = evaluate_sensor(company_research_sensor, instance, resources)
+    result = evaluate_sensor(
+        build_company_research_sensor(interval_seconds=30), instance, resources
+    )
     added = {
         key
         for request in result.dynamic_partitions_requests

@@ -23,7 +23,7 @@ from jobping_dagster.matching.sensors import (
     FIRST_TICK_MAX_PAIRS,
     PAIRS_PER_RUN,
     STRANDED_AFTER,
-    match_fan_out_sensor,
+    build_match_fan_out_sensor,
     match_job,
 )
 from jobping_dagster.notify.resources import NotificationOutbox
@@ -47,7 +47,9 @@ def _tick(instance, db_url, cursor=None, **prefilter):
         jobs=[match_job],
         resources={**resources, "llm": LocalLLMResource(), "outbox": NotificationOutbox()},
     )
-    return evaluate_sensor(match_fan_out_sensor, instance, resources, cursor, defs)
+    return evaluate_sensor(
+        build_match_fan_out_sensor(interval_seconds=30), instance, resources, cursor, defs
+    )
 
 
 def _requested_keys(instance, result) -> list[str]:

@@ -13,7 +13,7 @@ from jobping_dagster.notify import sensors
 from jobping_dagster.notify.assets import notifications as notifications_asset
 from jobping_dagster.notify.checks import notifications_are_flowing
 from jobping_dagster.notify.resources import DiscordResource, NotificationOutbox
-from jobping_dagster.notify.sensors import notification_sensor
+from jobping_dagster.notify.sensors import build_notification_sensor
 from jobping_dagster_tests.builders import posting, research, store_postings, user
 
 
@@ -21,7 +21,7 @@ def _tick(instance, db_url, cursor=None):
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"app_db": AppDatabase(url=db_url)}
     )
-    return notification_sensor(context)
+    return build_notification_sensor(interval_seconds=30)(context)
 
 
 def _score(engine, instance, key: str, score: int) -> None:

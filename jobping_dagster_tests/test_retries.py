@@ -11,7 +11,7 @@ from jobping_dagster.cli import main
 from jobping_dagster.companies.assets import company_info, company_partitions_def
 from jobping_dagster.companies.sensors import (
     COMPANIES_PER_RUN,
-    company_research_sensor,
+    build_company_research_sensor,
     research_job,
 )
 from jobping_dagster.companies.store import (
@@ -81,7 +81,9 @@ def _research_tick(instance, db_url, cursor="started"):
         jobs=[research_job],
         resources={**resources, "llm": LocalLLMResource()},
     )
-    return evaluate_sensor(company_research_sensor, instance, resources, cursor, defs)
+    return evaluate_sensor(
+        build_company_research_sensor(interval_seconds=30), instance, resources, cursor, defs
+    )
 
 
 def test_research_sensor_retries_due_companies_in_batched_runs(engine, db_url):

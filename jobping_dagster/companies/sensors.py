@@ -9,7 +9,6 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.partition_status import batched_run_requests, partitions_in_active_runs
 from jobping_dagster.postings.recency import FAN_OUT_WINDOW, MAX_POSTING_AGE
 from jobping_dagster.run_limits import research_run_tags
-from jobping_dagster.settings import sensor_interval_seconds
 
 research_job = dg.define_asset_job(
     "research_job", selection=dg.AssetSelection.assets(company_info).without_checks()
@@ -21,11 +20,15 @@ MAX_COMPANIES_PER_TICK = 500
 COMPANIES_PER_RUN = 20
 
 
-@dg.sensor(
-    job=research_job,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+def build_company_research_sensor(*, interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor, evaluated every `interval_seconds` (JOBPING_SENSOR_INTERVAL_SECONDS)."""
+    return dg.sensor(
+        job=research_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )(company_research_sensor)
+
+
 def company_research_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Requests research, in batched runs, for companies with a posting that can still be
     matched (a chosen pair waits for it, or it is new and recent enough to be chosen) whose

@@ -13,7 +13,6 @@ from jobping_dagster.db.schema import users
 from jobping_dagster.matching.candidate_assets import match_candidates
 from jobping_dagster.postings.assets import scraped_jobs
 from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
-from jobping_dagster.settings import sensor_interval_seconds
 
 selection_job = dg.define_asset_job(
     "selection_job",
@@ -25,11 +24,15 @@ selection_job = dg.define_asset_job(
 DAYS_WATCHED = 2
 
 
-@dg.sensor(
-    job=selection_job,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+def build_candidate_selection_sensor(*, interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor, evaluated every `interval_seconds` (JOBPING_SENSOR_INTERVAL_SECONDS)."""
+    return dg.sensor(
+        job=selection_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )(candidate_selection_sensor)
+
+
 def candidate_selection_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """Requests a `match_candidates` run for today (and yesterday) after each new
     `scraped_jobs` materialization of that day, and when a user was added or changed their

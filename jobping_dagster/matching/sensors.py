@@ -28,7 +28,6 @@ from jobping_dagster.partition_status import (
     ended_run_keys,
 )
 from jobping_dagster.run_limits import match_run_tags
-from jobping_dagster.settings import sensor_interval_seconds
 from jobping_dagster.wording import plural
 
 PAIRS = pair_partitions_def.name
@@ -54,11 +53,15 @@ MAX_RETRIES_PER_TICK = 300
 MAX_DELETES_PER_TICK = 200
 
 
-@dg.sensor(
-    job=match_job,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+def build_match_fan_out_sensor(*, interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor, evaluated every `interval_seconds` (JOBPING_SENSOR_INTERVAL_SECONDS)."""
+    return dg.sensor(
+        job=match_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )(match_fan_out_sensor)
+
+
 def match_fan_out_sensor(
     context: dg.SensorEvaluationContext, app_db: AppDatabase, prefilter: PrefilterResource
 ):

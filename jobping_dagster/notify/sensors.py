@@ -9,7 +9,6 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.notify.assets import notifications
 from jobping_dagster.notify.outbox import STALLED_AFTER, due_marker, oldest_due_since
 from jobping_dagster.run_limits import JOB_MAX_RUNTIME_SECONDS, max_runtime_tags
-from jobping_dagster.settings import sensor_interval_seconds
 
 notify_job = dg.define_asset_job(
     "notify_job",
@@ -18,11 +17,15 @@ notify_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(
-    job=notify_job,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+def build_notification_sensor(*, interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor, evaluated every `interval_seconds` (JOBPING_SENSOR_INTERVAL_SECONDS)."""
+    return dg.sensor(
+        job=notify_job,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )(notification_sensor)
+
+
 def notification_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
     """When the outbox holds due notifications (new high scores, or retries whose time has
     come) requests one drain run. The run key is the outbox state and the minute: a drain

@@ -13,6 +13,7 @@ from jobping_dagster.db.schema import jobs
 from jobping_dagster.markdown import markdown_table
 from jobping_dagster.postings.model import NormalizationResult, SiteScrape, format_reasons
 from jobping_dagster.postings.normalize import normalize_frame
+from jobping_dagster.postings.partitions import daily_partitions
 from jobping_dagster.postings.sources import JobSource
 from jobping_dagster.postings.store import (
     load_raw_scrapes,
@@ -21,9 +22,6 @@ from jobping_dagster.postings.store import (
     upsert_postings,
 )
 from jobping_dagster.wording import plural
-
-# end_offset=1 makes today's partition exist, so the hourly schedule can refresh it.
-daily_partitions_def = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
 
 CHECK_REQUIRED_FIELDS = "postings_have_required_fields"
 CHECK_NO_DUPLICATES = "postings_have_no_duplicate_urls"
@@ -34,44 +32,66 @@ class ScrapeConfig(dg.Config):
     max_reject_rate: float = 0.25
 
 
-@dg.asset(
-    partitions_def=daily_partitions_def,
-    group_name="postings",
-    kinds={"python", "sql"},
-    # Checked per day: a past day that cannot be rebuilt leaves today's results alone.
-    check_specs=[
-        dg.AssetCheckSpec(
-            CHECK_REQUIRED_FIELDS,
-            asset="scraped_jobs",
-            partitions_def=daily_partitions_def,
-            description="Every stored posting has a title, a company and a URL.",
-        ),
-        dg.AssetCheckSpec(
-            CHECK_NO_DUPLICATES,
-            asset="scraped_jobs",
-            partitions_def=daily_partitions_def,
-            description="No two postings of the day share a URL.",
-        ),
-        dg.AssetCheckSpec(
-            CHECK_REJECT_RATE,
-            asset="scraped_jobs",
-            partitions_def=daily_partitions_def,
-            description="Rejected rows stay below the configured share of the scrape.",
-        ),
-    ],
-)
-def scraped_jobs(
-    context: dg.AssetExecutionContext,
-    config: ScrapeConfig,
-    app_db: AppDatabase,
-    job_source: JobSource,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Job postings first seen on each UTC day. Today's partition scrapes the job source (one
-    call per board) and keeps the raw scrape; a past day is rebuilt from its raw scrape.
-    Rows are cleaned, annualized and deduplicated into the `jobs` table; every rejected row
-    is counted with its reason, and every field emptied, cut or stripped of markup too."""
-    day = date.fromisoformat(context.partition_key)
-    engine = app_db.engine()
+def build_scraped_jobs(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The scraped_jobs asset over these days (the definitions pass the configured first
+    day, postings/partitions.py); its checks are per day over the same days."""
+
+    def day_check(name: str, description: str) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
+            name, asset="scraped_jobs", partitions_def=partitions_def, description=description
+        )
+
+    @dg.asset(
+        partitions_def=partitions_def,
+        group_name="postings",
+        kinds={"python", "sql"},
+        # Checked per day: a past day that cannot be rebuilt leaves today's results alone.
+        check_specs=[
+            day_check(
+                CHECK_REQUIRED_FIELDS, "Every stored posting has a title, a company and a URL."
+            ),
+            day_check(CHECK_NO_DUPLICATES, "No two postings of the day share a URL."),
+            day_check(
+                CHECK_REJECT_RATE, "Rejected rows stay below the configured share of the scrape."
+            ),
+        ],
+    )
+    def scraped_jobs(
+        context: dg.AssetExecutionContext,
+        config: ScrapeConfig,
+        app_db: AppDatabase,
+        job_source: JobSource,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        """Job postings first seen on each UTC day. Today's partition scrapes the job source
+        (one call per board) and keeps the raw scrape; a past day is rebuilt from its raw
+        scrape. Rows are cleaned, annualized and deduplicated into the `jobs` table; every
+        rejected row is counted with its reason, and every field emptied, cut or stripped of
+        markup too."""
+        day = date.fromisoformat(context.partition_key)
+        engine = app_db.engine()
+        scrapes, origin = yield from _scrapes_of(day, engine, job_source)
+        blocked = {s.site: s.error for s in scrapes if s.blocked}
+        if scrapes and len(blocked) == len(scrapes):
+            yield from _nothing_to_check(day, "every job board failed")
+            raise dg.Failure(
+                f"Every job board failed for {day}: "
+                + "; ".join(f"{site}: {error}" for site, error in blocked.items()),
+                metadata={"blocked_sites": blocked},
+            )
+        yield _store_day(context, day, engine, scrapes, origin, blocked, config.max_reject_rate)
+
+    return scraped_jobs
+
+
+# A default over all days since 2026-01-01 for code that materializes the asset on its own,
+# as the tests do; the definitions build it from the configured first day.
+daily_partitions_def = daily_partitions(date(2026, 1, 1))
+scraped_jobs = build_scraped_jobs(daily_partitions_def)
+
+
+def _scrapes_of(day: date, engine, job_source: JobSource):
+    """The day's scrapes and where they come from: today's are fetched live and kept, a past
+    day's are read back. A day without any yields its 'not checked' results and fails."""
     now = utcnow()
     if day > now.date():
         yield from _nothing_to_check(day, "the day is in the future")
@@ -85,40 +105,35 @@ def scraped_jobs(
                 save_raw_scrape(
                     conn, day=day, source=job_source.name, scrape=scrape, fetched_at=now
                 )
-        origin = f"live scrape ({job_source.name})"
-    else:
-        with engine.connect() as conn:
-            scrapes = load_raw_scrapes(conn, day)
-        if not scrapes:
-            yield from _nothing_to_check(day, "no raw scrape is stored for it")
-            raise dg.Failure(
-                f"No raw scrape is stored for {day}: a live job board cannot replay the past, "
-                "so this day cannot be rebuilt. Only days JobPing scraped can be rerun.",
-                allow_retries=False,
-            )
-        origin = f"rebuilt from {plural(len(scrapes), 'stored raw scrape')}"
-
-    blocked = {s.site: s.error for s in scrapes if s.blocked}
-    if scrapes and len(blocked) == len(scrapes):
-        yield from _nothing_to_check(day, "every job board failed")
+        return scrapes, f"live scrape ({job_source.name})"
+    with engine.connect() as conn:
+        scrapes = load_raw_scrapes(conn, day)
+    if not scrapes:
+        yield from _nothing_to_check(day, "no raw scrape is stored for it")
         raise dg.Failure(
-            f"Every job board failed for {day}: "
-            + "; ".join(f"{site}: {error}" for site, error in blocked.items()),
-            metadata={"blocked_sites": blocked},
+            f"No raw scrape is stored for {day}: a live job board cannot replay the past, "
+            "so this day cannot be rebuilt. Only days JobPing scraped can be rerun.",
+            allow_retries=False,
         )
+    return scrapes, f"rebuilt from {plural(len(scrapes), 'stored raw scrape')}"
+
+
+def _store_day(context, day, engine, scrapes, origin, blocked, max_reject_rate):
+    """Normalizes and stores the day's rows; the materialization with its counts and checks."""
+    now = utcnow()
     # The day of the scrape, also when rebuilding a past day: "yesterday" on a board means
     # the day before it was scraped, and a date after it cannot be true.
     result = normalize_frame(_combined(scrapes), today=day)
     with engine.begin() as conn:
         stats = upsert_postings(conn, result.postings, day=day, now=now)
         stored = postings_frame(conn, day)
-        check_results = _check_results(conn, day, result, config.max_reject_rate)
+        check_results = _check_results(conn, day, result, max_reject_rate)
     context.log.info(
         f"{day}: {plural(result.rows_in, 'row')} in, {result.accepted} accepted, "
         f"{result.rejected_total} rejected ({format_reasons(result.rejected)}), "
         f"{plural(stats.inserted, 'new posting')}; cleaned: {format_reasons(result.cleaned)}"
     )
-    yield dg.MaterializeResult(
+    return dg.MaterializeResult(
         metadata={
             "origin": origin,
             "rows_in": result.rows_in,
