@@ -45,8 +45,12 @@ prod-local: install
 migrate: install
 	$(BIN)/jobping migrate
 
+# Independent tests run on every core (pytest-xdist); the tests that start the production
+# processes (marked e2e and faults) run after them, one at a time, since they measure how
+# the stack behaves and a busy pool would only slow them. Plain `pytest` runs all serially.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto -m "not e2e and not faults"
+	$(BIN)/pytest -m "e2e or faults"
 
 lint: install
 	$(BIN)/ruff check .

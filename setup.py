@@ -31,6 +31,7 @@ setup(
     extras_require={
         "dev": [
             "pytest==9.2.0",
+            "pytest-xdist==3.8.0",  # make test runs the independent tests on every core
             "ruff==0.17.6",
             "moto==5.2.5",
         ],
