@@ -3,6 +3,7 @@ of old pair partitions. Everything is read from the app database and the active 
 by listing the partitions, so a tick stays cheap as history grows. No AI here."""
 
 import json
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import dagster as dg
@@ -77,23 +78,10 @@ def match_fan_out_sensor(
     ended, awaiting_retry = ended_run_keys(instance, match_job.name, since=now - STRANDED_AFTER)
     room = max(prefilter.max_active_match_runs - len(busy), 0)
     limit = FIRST_TICK_MAX_PAIRS if context.cursor is None else MAX_PAIRS_PER_TICK
-    requests: list[dg.RunRequest] = []
     with app_db.engine().begin() as conn:
-        pairs = pairs_to_fan_out(conn, now, min(limit, room * PAIRS_PER_RUN)) if room else []
-        # A pair sent back whose old partition is still there (the tick that deleted it was
-        # lost) waits for its deletion: added now, it would keep its old place.
-        lingering = [
-            (p.user_id, p.job_id)
-            for p in pairs
-            if p.retry and instance.has_dynamic_partition(PAIRS, pair_key(p.user_id, p.job_id))
-        ]
-        fresh = [(p.user_id, p.job_id) for p in pairs if not p.retry]
-        again = [(p.user_id, p.job_id) for p in pairs if p.retry]
-        again = [pair for pair in again if pair not in lingering]
-        requests += _batched_runs(conn, fresh, f"match:{now:%Y%m%dT%H%M%S}", now)
-        requests += _batched_runs(conn, again, f"match-retry:{now:%Y%m%dT%H%M%S}", now)
+        tick = _fan_out(conn, instance, now, min(limit, room * PAIRS_PER_RUN))
         # After this tick's fan-out: a pair sent back now is added again from the next tick.
-        retried = pairs_to_retry(
+        tick.sent_back = pairs_to_retry(
             conn,
             now=now,
             stranded_before=now - STRANDED_AFTER,
@@ -101,10 +89,10 @@ def match_fan_out_sensor(
             ended_run_keys=ended,
             limit=MAX_RETRIES_PER_TICK,
         )
-        send_back_to_fan_out(conn, retried)
+        send_back_to_fan_out(conn, tick.sent_back)
         retention = timedelta(days=prefilter.pair_retention_days)
-        expired = expired_partitions(conn, now - retention, MAX_DELETES_PER_TICK)
-        mark_partitions_deleted(conn, expired, now)
+        tick.expired = expired_partitions(conn, now - retention, MAX_DELETES_PER_TICK)
+        mark_partitions_deleted(conn, tick.expired, now)
         waiting = waiting_pairs(conn)
         skipped_users = users_without_prompt(conn)
 
@@ -112,32 +100,68 @@ def match_fan_out_sensor(
         context.log.info(f"{plural(skipped_users, 'active user')} without a prompt: skipped")
     if not room:
         context.log.info(f"{plural(len(busy), 'match run')} active: no new runs (backpressure)")
-    new_keys = [pair_key(*pair) for pair in fresh + again]
-    to_delete = [pair_key(*pair) for pair in retried + expired + lingering]
     cursor = json.dumps(
         {
             "tick": now.isoformat(),
-            "new_pairs": len(fresh),
-            "retried": len(again),
-            "sent_back": len(retried),
-            "deleted": len(expired),
+            "new_pairs": len(tick.fresh),
+            "retried": len(tick.again),
+            "sent_back": len(tick.sent_back),
+            "deleted": len(tick.expired),
             "waiting": waiting,
             "active_runs": len(busy),
         }
     )
-    partition_requests = []
-    if new_keys:
-        partition_requests.append(pair_partitions_def.build_add_request(new_keys))
-    if to_delete:
-        partition_requests.append(pair_partitions_def.build_delete_request(to_delete))
-    if not requests and not partition_requests:
+    partition_requests = tick.partition_requests()
+    if not tick.runs and not partition_requests:
         return dg.SensorResult(
             skip_reason=f"no new pairs ({waiting} waiting, {plural(len(busy), 'run')} active)",
             cursor=cursor,
         )
     return dg.SensorResult(
-        run_requests=requests, dynamic_partitions_requests=partition_requests, cursor=cursor
+        run_requests=tick.runs, dynamic_partitions_requests=partition_requests, cursor=cursor
     )
+
+
+@dataclass
+class _Tick:
+    """What one fan-out tick does to the pair partitions and which runs it requests."""
+
+    fresh: list[tuple[int, int]]  # chosen pairs added for the first time
+    again: list[tuple[int, int]]  # pairs sent back earlier, added again now
+    lingering: list[tuple[int, int]]  # sent back, but their old partition is still there
+    runs: list[dg.RunRequest]
+    sent_back: list[tuple[int, int]] = field(default_factory=list)
+    expired: list[tuple[int, int]] = field(default_factory=list)
+
+    def partition_requests(self) -> list:
+        new_keys = [pair_key(*pair) for pair in self.fresh + self.again]
+        to_delete = [pair_key(*pair) for pair in self.sent_back + self.expired + self.lingering]
+        requests = []
+        if new_keys:
+            requests.append(pair_partitions_def.build_add_request(new_keys))
+        if to_delete:
+            requests.append(pair_partitions_def.build_delete_request(to_delete))
+        return requests
+
+
+def _fan_out(conn, instance: dg.DagsterInstance, now, max_pairs: int) -> _Tick:
+    """Up to `max_pairs` pairs ready to score (fresh research), in batched runs; pairs sent
+    back run in batches of their own."""
+    pairs = pairs_to_fan_out(conn, now, max_pairs) if max_pairs else []
+    # A pair sent back whose old partition is still there (the tick that deleted it was
+    # lost) waits for its deletion: added now, it would keep its old place.
+    lingering = [
+        (p.user_id, p.job_id)
+        for p in pairs
+        if p.retry and instance.has_dynamic_partition(PAIRS, pair_key(p.user_id, p.job_id))
+    ]
+    fresh = [(p.user_id, p.job_id) for p in pairs if not p.retry]
+    again = [
+        (p.user_id, p.job_id) for p in pairs if p.retry and (p.user_id, p.job_id) not in lingering
+    ]
+    runs = _batched_runs(conn, fresh, f"match:{now:%Y%m%dT%H%M%S}", now)
+    runs += _batched_runs(conn, again, f"match-retry:{now:%Y%m%dT%H%M%S}", now)
+    return _Tick(fresh=fresh, again=again, lingering=lingering, runs=runs)
 
 
 def _batched_runs(conn, pairs: list[tuple[int, int]], prefix: str, now) -> list[dg.RunRequest]:
