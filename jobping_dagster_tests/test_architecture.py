@@ -110,3 +110,21 @@ def test_the_checker_sees_relative_and_function_level_imports(tmp_path):
         (2, "jobping_dagster.notify.outbox"),
         (3, "jobping_dagster.matching.store"),
     ]
+
+
+# Dagster's own fault fixes (issue 8) that no public API allows, pinned by constraints.txt
+# and each covered by a test that fails when Dagster changes under them: a code server that
+# hung for ever when a run's worker froze, and runs its dead code server took with it.
+PRIVATE_API_ALLOWED = {"code_server.py", "run_launcher.py"}
+
+
+def test_production_code_uses_no_private_api_of_a_dependency():
+    private = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in sorted(ROOT.rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in PRIVATE_API_ALLOWED
+        for line, module in _imported_modules(path)
+        if _node(module) is None
+        and any(part.startswith("_") and part != "__future__" for part in module.split("."))
+    ]
+    assert private == [], "private API of a dependency:\n" + "\n".join(private)
