@@ -27,6 +27,10 @@ setup(
         "ftfy==6.3.1",  # repairs mojibake in scraped text
         "tabulate==0.10.0",  # pandas.DataFrame.to_markdown for metadata tables
         "click>=8.1,<9",  # the `jobping` command line (dagster requires it too)
+        "fastapi==0.165.0",  # the job seekers' API and web page (`jobping serve api`)
+        "uvicorn==0.54.0",  # serves it (dagster-webserver runs on it too)
+        "argon2-cffi==25.1.0",  # password hashes (argon2id)
+        "pyjwt==2.15.1",  # the API's signed tokens
     ],
     extras_require={
         "dev": [
@@ -34,6 +38,9 @@ setup(
             "pytest-xdist==3.8.0",  # make test runs the independent tests on every core
             "ruff==0.17.6",
             "moto==5.2.5",
+            "httpx==0.29.0",  # FastAPI's test client
+            "schemathesis==4.32.5",  # fuzzes the API from its OpenAPI schema
+            "playwright==1.65.2",  # drives Debian's chromium in the web page test
         ],
     },
     entry_points={"console_scripts": ["jobping=jobping_dagster.cli:main"]},
