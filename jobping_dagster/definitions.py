@@ -1,8 +1,6 @@
 """The code location: assembles each stage's definitions with the resources that the
 settings choose. Holds no logic of its own."""
 
-import functools
-
 import dagster as dg
 
 from jobping_dagster import code_server
@@ -11,7 +9,7 @@ from jobping_dagster.companies.checks import company_info_in_use_is_fresh
 from jobping_dagster.companies.sensors import build_company_research_sensor, research_job
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.llm.resources import LLMResource, LocalLLMResource, OpenAIResource
+from jobping_dagster.llm.resources import llm_from_settings
 from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.matching.candidate_assets import match_candidates, prefilter_recall_estimate
 from jobping_dagster.matching.checks import matches_have_valid_scores_and_analysis
@@ -46,7 +44,7 @@ def build_resources(settings: Settings) -> dict:
             else settings.database_url
         ),
         "job_source": _job_source(settings),
-        "llm": _llm(settings),
+        "llm": llm_from_settings(settings),
         "discord": DiscordResource(allowed_hosts=list(settings.webhook_allowed_hosts)),
         "outbox": NotificationOutbox(),
         "prefilter": PrefilterResource(
@@ -73,18 +71,6 @@ def _job_source(settings: Settings) -> JobSource:
     return SampleJobSource()
 
 
-def _llm(settings: Settings) -> LLMResource:
-    if settings.openai_enabled:
-        return OpenAIResource(
-            api_key=dg.EnvVar("OPENAI_API_KEY"),
-            model=settings.openai_model,
-            base_url=settings.openai_base_url,
-            max_concurrency=settings.llm_concurrency,
-        )
-    _say_local_llm_once()
-    return LocalLLMResource(max_concurrency=settings.llm_concurrency)
-
-
 CHECKS = [
     company_info_in_use_is_fresh,
     prefilter_recall_estimate,
@@ -104,13 +90,6 @@ def _llm_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     kind = "openai" if settings.openai_enabled else "python"
     return dg.map_asset_specs(
         lambda spec: spec.merge_attributes(kinds={kind}), [company_info, user_job_matches]
-    )
-
-
-@functools.cache
-def _say_local_llm_once() -> None:
-    dg.get_dagster_logger().info(
-        "OPENAI_API_KEY is not set: JobPing uses its local scorer and researcher"
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dagster as dg
 import sqlalchemy as sa
 
-from jobping_dagster.cli.wishes import existing_user, wishes_of
+from jobping_dagster.cli.wishes import existing_user
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.schema import user_job_matches
 from jobping_dagster.matching.assets import pair_partitions_def
@@ -16,6 +16,7 @@ from jobping_dagster.matching.cascade import PULLED
 from jobping_dagster.matching.pairs import pair_key
 from jobping_dagster.matching.pull import record_pulled, rerun_pair
 from jobping_dagster.matching.selection import PullCandidate, pull_candidates
+from jobping_dagster.matching.wishes import current_wishes
 from jobping_dagster.partition_status import batched_run_requests
 from jobping_dagster.run_once import PassReport, execute_run
 
@@ -28,7 +29,7 @@ def pull_list(
     user = existing_user(engine, email)
     if not (user.prompt or "").strip():
         raise ValueError(f"{email} has no prompt: nothing to match")
-    wishes, _ = wishes_of(engine, llm, user)
+    wishes, _ = current_wishes(engine, llm, user)
     pulled = pull_candidates(engine, user.id, user.prompt, wishes, utcnow(), limit)
     if not pulled:
         return user.id, [], [f"no recent posting left to pull for {email}"]

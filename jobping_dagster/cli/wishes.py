@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from jobping_dagster.db.engine import utcnow
-from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 from jobping_dagster.llm.models import WishProfile
-from jobping_dagster.matching.wishes import read_missing_wishes, stored_wishes
+from jobping_dagster.matching.wishes import current_wishes
 from jobping_dagster.users.store import get_user
 from jobping_dagster.users.validation import mask_webhook
 
@@ -19,23 +17,6 @@ def existing_user(engine: sa.Engine, email: str):
     if user is None:
         raise ValueError(f"no user {email}")
     return user
-
-
-def wishes_of(engine: sa.Engine, llm, user) -> tuple[WishProfile, str]:
-    """The user's wishes for the current prompt and who read them: stored, else read now
-    (and stored), as the selection does."""
-    with engine.connect() as conn:
-        found = stored_wishes(conn, {user.id: user.prompt}).get(user.id)
-    if found is not None:
-        return found
-    prompts = {user.id: user.prompt}
-    wishes, _, fell_back = read_missing_wishes(
-        engine, prompts, llm.read_wishes, llm.wishes_parser_name, read_wishes_locally, utcnow()
-    )
-    reader = llm.wishes_parser_name
-    if fell_back:
-        reader = f"the local reader ({reader} failed: tried again next time)"
-    return wishes[user.id], reader
 
 
 def describe_user(engine: sa.Engine, llm, email: str) -> list[str]:
@@ -50,7 +31,7 @@ def describe_user(engine: sa.Engine, llm, email: str) -> list[str]:
     lines += [_row(name, value) for name, value in settings]
     if not (user.prompt or "").strip():
         return lines
-    wishes, reader = wishes_of(engine, llm, user)
+    wishes, reader = current_wishes(engine, llm, user)
     lines.append(f"understood by {reader}:")
     lines += [_row(name, value or "-") for name, value in _wish_rows(wishes)]
     if not wishes.readable:

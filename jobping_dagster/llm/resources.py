@@ -5,6 +5,7 @@ Assets declare `llm: LLMResource`; the definitions bind either implementation to
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import dagster as dg
@@ -22,6 +23,7 @@ from jobping_dagster.llm.models import (
 )
 from jobping_dagster.llm.openai_client import OpenAIClient
 from jobping_dagster.llm.prompts import WISHES_PROMPT_VERSION
+from jobping_dagster.settings import Settings
 
 # Guards lazy client creation. Module level: a lock inside the resource would not survive
 # the copies Dagster and pydantic make of resource instances.
@@ -139,3 +141,24 @@ class LocalLLMResource(LLMResource):
 
     def read_wishes(self, prompt: str) -> WishProfile:
         return read_wishes_locally(prompt)
+
+
+def llm_from_settings(settings: Settings) -> LLMResource:
+    """The LLM the settings choose: OpenAI (its key read as a Dagster EnvVar, so no run
+    config holds it) or the local scorer and researcher."""
+    if settings.openai_enabled:
+        return OpenAIResource(
+            api_key=dg.EnvVar("OPENAI_API_KEY"),
+            model=settings.openai_model,
+            base_url=settings.openai_base_url,
+            max_concurrency=settings.llm_concurrency,
+        )
+    _say_local_llm_once()
+    return LocalLLMResource(max_concurrency=settings.llm_concurrency)
+
+
+@functools.cache
+def _say_local_llm_once() -> None:
+    dg.get_dagster_logger().info(
+        "OPENAI_API_KEY is not set: JobPing uses its local scorer and researcher"
+    )

@@ -8,8 +8,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from jobping_dagster.concurrency import map_concurrently
+from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.schema import user_wishes
 from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
+from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 from jobping_dagster.llm.models import LLMError, WishProfile
 from jobping_dagster.matching.inputs import prompt_hash
 
@@ -81,3 +83,20 @@ def save_wishes(
         ],
         ["user_id", "prompt_hash"],
     )
+
+
+def current_wishes(engine: sa.Engine, llm, user) -> tuple[WishProfile, str]:
+    """The user's wishes for the current prompt and who read them: stored, else read now
+    (and stored), as the selection does."""
+    with engine.connect() as conn:
+        found = stored_wishes(conn, {user.id: user.prompt}).get(user.id)
+    if found is not None:
+        return found
+    prompts = {user.id: user.prompt}
+    wishes, _, fell_back = read_missing_wishes(
+        engine, prompts, llm.read_wishes, llm.wishes_parser_name, read_wishes_locally, utcnow()
+    )
+    reader = llm.wishes_parser_name
+    if fell_back:
+        reader = f"the local reader ({reader} failed: tried again next time)"
+    return wishes[user.id], reader
