@@ -44,6 +44,14 @@ def _reset(sock: socket.socket) -> None:
         sock.close()
 
 
+def _has_unread_bytes(sock: socket.socket) -> bool:
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return bool(readable)
+
+
 class _Connection:
     def __init__(self, proxy: TcpProxy, client: socket.socket, frozen: bool):
         self.proxy = proxy
@@ -51,6 +59,7 @@ class _Connection:
         self.upstream: socket.socket | None = None
         # Accepted during a blackhole: never forwarded, reset on restore.
         self.frozen = frozen
+        self.opened_in_blackhole = frozen
         self.closed = threading.Event()
 
     def close(self) -> None:
@@ -96,6 +105,9 @@ class TcpProxy:
         self.stopping = False
         self.accepted = 0  # connections accepted, in all
         self.cuts = 0
+        # Connections a blackhole left hanging with a client waiting on them: opened during
+        # it, or holding bytes the client sent that were never forwarded.
+        self.hung_in_blackhole = 0
         self._lock = threading.Lock()
         self._connections: set[_Connection] = set()
         self._listener: socket.socket | None = None
@@ -151,6 +163,7 @@ class TcpProxy:
             client.settimeout(None)
             with self._lock:
                 self.accepted += 1
+                self.hung_in_blackhole += self.mode == "blackhole"
                 connection = _Connection(self, client, frozen=self.mode == "blackhole")
                 self._connections.add(connection)
             threading.Thread(target=connection.run, name="tcp-proxy-conn", daemon=True).start()
@@ -196,6 +209,8 @@ class TcpProxy:
                 frozen = self._freeze_all()
                 self.mode = None
             for connection in frozen:
+                if not connection.opened_in_blackhole:  # those are counted already
+                    self.hung_in_blackhole += _has_unread_bytes(connection.client)
                 connection.close()
         elif mode == "refuse":
             self.mode = None
