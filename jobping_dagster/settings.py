@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     webhook_allowed_hosts: Annotated[tuple[str, ...], BeforeValidator(_allowed_hosts)] = _env(
         "JOBPING_WEBHOOK_ALLOWED_HOSTS", ()
     )
+    # Signs the seekers' session tokens (api/tokens.py): required when JOBPING_DATABASE_URL
+    # is set; unset otherwise, one is generated and kept under home.
+    jwt_secret: SecretStr | None = _env("JOBPING_JWT_SECRET")
+    session_hours: int = _env("JOBPING_SESSION_HOURS", 24, ge=1, le=24 * 30)
+    # Session cookies only over https; unset: on in production (JOBPING_DATABASE_URL set).
+    cookie_secure: bool | None = _env("JOBPING_COOKIE_SECURE")
     scrape_cron: str = _env("JOBPING_SCRAPE_CRON", "0 * * * *")
     # The first day of the scraped_jobs partitions. Unset: the day JobPing was installed
     # under home (see postings/partitions.py).
@@ -133,6 +139,13 @@ class Settings(BaseSettings):
         except ValidationError as error:
             raise InvalidConfiguration(describe(error.errors()[0], values)) from None
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return secret
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, home: Path) -> Path:
@@ -177,6 +190,15 @@ class Settings(BaseSettings):
         return self.database_url_setting is not None
 
     @property
+    def production(self) -> bool:
+        """Whether this is a production deployment: the app database is given."""
+        return self.database_url_from_env
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.production if self.cookie_secure is None else self.cookie_secure
+
+    @property
     def openai_enabled(self) -> bool:
         return self.llm == "openai"
 
@@ -191,7 +213,7 @@ def variable_names() -> list[str]:
 
 
 # The variables whose value must never appear in a message.
-SECRET_VARIABLES = frozenset({"JOBPING_DATABASE_URL", "OPENAI_API_KEY"})
+SECRET_VARIABLES = frozenset({"JOBPING_DATABASE_URL", "OPENAI_API_KEY", "JOBPING_JWT_SECRET"})
 _WHAT = {"int_parsing": "a whole number", "int_from_float": "a whole number"}
 _BOUNDS = {"greater_than_equal", "less_than_equal"}
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import sqlalchemy as sa
 
 from jobping_dagster.companies.store import save_company_info
-from jobping_dagster.db.schema import companies, match_candidates
+from jobping_dagster.db.schema import (
+    companies,
+    match_candidates,
+    notifications,
+    user_job_matches,
+    users,
+)
 from jobping_dagster.llm.models import CompanyProfile
+from jobping_dagster.matching.inputs import prompt_hash
+from jobping_dagster.matching.pairs import pair_key
 from jobping_dagster.postings.model import Posting
 from jobping_dagster.postings.store import upsert_postings
 from jobping_dagster.run_once import apply_partition_requests
@@ -103,3 +111,53 @@ def evaluate_sensor(sensor, instance, resources: dict, cursor=None, definitions=
     result = sensor.evaluate_tick(context)
     apply_partition_requests(instance, result.dynamic_partitions_requests)
     return result
+
+
+def scored_match(
+    engine: sa.Engine,
+    user_id: int,
+    job_id: int,
+    score: int,
+    notified_status: str | None = None,
+    **analysis,
+) -> int:
+    """A stored match (and, with `notified_status`, its notification); returns its id."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    values = {
+        "explanation": f"Scored {score}.",
+        "pros": ["python"],
+        "cons": ["on call"],
+        "recommendation": "apply" if score >= 70 else "skip",
+        **analysis,
+    }
+    with engine.begin() as conn:
+        prompt = conn.execute(sa.select(users.c.prompt).where(users.c.id == user_id)).scalar()
+        match_id = conn.execute(
+            user_job_matches.insert().values(
+                user_id=user_id,
+                job_id=job_id,
+                partition_key=pair_key(user_id, job_id),
+                score=score,
+                analysis=values,
+                model="test",
+                prompt_version="test",
+                user_prompt_hash=prompt_hash(prompt or ""),
+                notify_threshold=70,
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+        if notified_status is not None:
+            conn.execute(
+                notifications.insert().values(
+                    match_id=match_id,
+                    user_id=user_id,
+                    job_id=job_id,
+                    score=score,
+                    message=f"{score}/100",
+                    payloads={},
+                    status=notified_status,
+                    created_at=now,
+                )
+            )
+    return match_id

@@ -18,6 +18,8 @@ users = sa.Table(
     # Set when Discord answered 404 for the webhook: it is never called again.
     sa.Column("webhook_dead_at", sa.DateTime, nullable=True),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # argon2id (api/passwords.py); NULL: added by an operator, cannot log in until set.
+    sa.Column("password_hash", sa.String(200), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.CheckConstraint("min_score BETWEEN 0 AND 100", name="ck_users_min_score"),
@@ -194,4 +196,27 @@ notifications = sa.Table(
     sa.Column("discord_message_id", sa.String(40), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("delivered_at", sa.DateTime, nullable=True),
+)
+
+
+# A seeker's verdict on one of their matches, from the web page or the API: kept to tune the
+# scorer and the pre-filter later (nothing reads it automatically yet).
+match_feedback = sa.Table(
+    "match_feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "match_id",
+        sa.Integer,
+        sa.ForeignKey("user_job_matches.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # good | bad
+    sa.Column("verdict", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "match_id", name="uq_match_feedback_user_match"),
+    sa.CheckConstraint("verdict IN ('good', 'bad')", name="ck_match_feedback_verdict"),
 )

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from jobping_dagster.db.engine import utcnow
-from jobping_dagster.db.schema import match_failures, notifications, user_job_matches, users
+from jobping_dagster.db.schema import (
+    match_candidates,
+    match_failures,
+    match_feedback,
+    notifications,
+    user_job_matches,
+    user_wishes,
+    users,
+)
 from jobping_dagster.users.validation import (
     InvalidSetting,
     validate_email,
@@ -47,18 +55,38 @@ def _validated(changes: UserChanges, allowed_hosts: Collection[str]) -> dict:
 
 
 def add_user(
-    conn: sa.Connection, email: str, changes: UserChanges, allowed_hosts: Collection[str] = ()
+    conn: sa.Connection,
+    email: str,
+    changes: UserChanges,
+    allowed_hosts: Collection[str] = (),
+    password_hash: str | None = None,
 ) -> int:
+    """Adds the user; `password_hash` (argon2, see api/passwords.py) lets them log in."""
     email = validate_email(email)
     values = _validated(changes, allowed_hosts)
     values.setdefault("min_score", DEFAULT_MIN_SCORE)
-    if get_user(conn, email) is not None:
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    if user_id_of(conn, email) is not None:
         raise InvalidSetting("email", f"a user with email {email} already exists")
     now = utcnow()
-    result = conn.execute(
-        users.insert().values(email=email, created_at=now, updated_at=now, **values)
-    )
+    try:
+        # A savepoint, so a concurrent sign-up with the same address fails this insert only.
+        with conn.begin_nested():
+            result = conn.execute(
+                users.insert().values(email=email, created_at=now, updated_at=now, **values)
+            )
+    except sa.exc.IntegrityError:
+        raise InvalidSetting("email", f"a user with email {email} already exists") from None
     return result.inserted_primary_key[0]
+
+
+def set_password_hash(conn: sa.Connection, user_id: int, password_hash: str) -> None:
+    conn.execute(
+        users.update()
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, updated_at=utcnow())
+    )
 
 
 def update_user(
@@ -78,19 +106,35 @@ def update_user(
 
 
 def remove_user(conn: sa.Connection, email: str) -> None:
-    """Removes the user with their matches and notifications (cascade)."""
+    """Removes the user with everything kept about them: matches, notifications, feedback,
+    chosen pairs, failures and what was read of their wish."""
     email = validate_email(email)
-    user = get_user(conn, email)
-    if user is None:
+    user_id = user_id_of(conn, email)
+    if user_id is None:
         raise InvalidSetting("email", f"no user with email {email}")
     # Deleted explicitly rather than by cascade, so it does not depend on the SQLite pragma.
-    for table in (notifications, match_failures, user_job_matches):
-        conn.execute(table.delete().where(table.c.user_id == user.id))
-    conn.execute(users.delete().where(users.c.id == user.id))
+    for table in (
+        match_feedback,
+        notifications,
+        match_failures,
+        user_job_matches,
+        match_candidates,
+        user_wishes,
+    ):
+        conn.execute(table.delete().where(table.c.user_id == user_id))
+    conn.execute(users.delete().where(users.c.id == user_id))
+
+
+def user_id_of(conn: sa.Connection, email: str) -> int | None:
+    return conn.execute(sa.select(users.c.id).where(users.c.email == email)).scalar_one_or_none()
 
 
 def get_user(conn: sa.Connection, email: str):
     return conn.execute(sa.select(users).where(users.c.email == email)).first()
+
+
+def get_user_by_id(conn: sa.Connection, user_id: int):
+    return conn.execute(sa.select(users).where(users.c.id == user_id)).first()
 
 
 def list_users(conn: sa.Connection) -> list:
