@@ -1,5 +1,5 @@
 # One image for JobPing: the code location (gRPC code server, the default command) and, with
-# another command, the daemon and the webserver. Every process starts through `jobping serve`,
+# another command, the daemon, the webserver and the API (`jobping serve api`, port 8000). Every process starts through `jobping serve`,
 # which checks its settings and then execs the Dagster command (see docker-compose.yml).
 FROM python:3.11-slim
 
@@ -29,5 +29,5 @@ RUN pip install --no-cache-dir --no-deps . \
     && chown -R jobping /opt/dagster
 
 USER jobping
-EXPOSE 4000 3000
+EXPOSE 4000 3000 8000
 CMD ["jobping", "serve", "code-server", "--host", "0.0.0.0", "--port", "4000"]

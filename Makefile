@@ -23,9 +23,11 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/jobping run-once
 
+# The Dagster UI on http://127.0.0.1:3000 and, beside it, the web page and API on
+# http://127.0.0.1:8000 (stopped with the UI).
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/jobping migrate
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/jobping api & api=$$!; trap 'kill $$api' EXIT INT TERM; $(BIN)/dagster dev -w workspace.yaml
 
 # The production processes on this machine against the local PostgreSQL: each setting can be
 # overridden from the environment (see README, "Running in production").

@@ -23,6 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from jobping_dagster.db.engine import driver_reason, normalize_url
+from jobping_dagster.local_secret import kept_secret
 from jobping_dagster.preflight import StartupError
 from jobping_dagster.serve import ROLES, executable
 
@@ -37,7 +38,7 @@ def serve_args(role: str, host: str, port: int | None, workspace: str) -> list[s
     args = ["serve", role]
     if role != "daemon":
         args += ["--host", host, "--port", str(port)]
-    if role != "code-server":
+    if role in ("daemon", "webserver"):
         args += ["--workspace", workspace]
     return args
 
@@ -231,14 +232,19 @@ def run(
     webserver_port: int,
     workspace: str,
     create_databases: bool,
+    api_port: int = 8000,
 ) -> int:
     env = dict(os.environ)
+    env.setdefault("JOBPING_DAGSTER_GRAPHQL_URL", f"http://{host}:{webserver_port}/graphql")
+    if not env.get("JOBPING_JWT_SECRET"):
+        env["JOBPING_JWT_SECRET"] = kept_secret(run_dir / "jwt_secret")
+        print(f"JOBPING_JWT_SECRET is not set: the API signs sessions with {run_dir}/jwt_secret")
     # The daemon and webserver find the code server through the production workspace.
     env.setdefault("JOBPING_CODE_SERVER_HOST", host)
     env.setdefault("JOBPING_CODE_SERVER_PORT", str(code_server_port))
     if create_databases:
         ensure_databases(env)
-    ports = {"code-server": code_server_port, "webserver": webserver_port}
+    ports = {"code-server": code_server_port, "webserver": webserver_port, "api": api_port}
     jobping = executable("jobping")
     processes = [
         Process(
@@ -264,7 +270,10 @@ def run(
         while not stack.stopping:
             stack.poll()
             if not announced and wait_for_port(host, webserver_port, 0.5):
-                stack.say(f"JobPing is up: the Dagster UI is on http://{host}:{webserver_port}")
+                stack.say(
+                    f"JobPing is up: the Dagster UI is on http://{host}:{webserver_port}, "
+                    f"the web page and API on http://{host}:{api_port}"
+                )
                 announced = True
             time.sleep(0.5)
     finally:

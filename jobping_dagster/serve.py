@@ -12,10 +12,13 @@ from pathlib import Path
 
 from jobping_dagster.preflight import StartupError, check_app, check_instance, check_workspace
 
-ROLES = ("code-server", "daemon", "webserver")
+# Dagster's processes, then the seekers' API and web page (uvicorn).
+DAGSTER_ROLES = ("code-server", "daemon", "webserver")
+ROLES = (*DAGSTER_ROLES, "api")
 DEFINITIONS_MODULE = "jobping_dagster.definitions"
 LOCATION_NAME = "jobping"
-DEFAULT_PORTS = {"code-server": 4000, "webserver": 3000}
+DEFAULT_PORTS = {"code-server": 4000, "webserver": 3000, "api": 8000}
+API_FACTORY = "jobping_dagster.api.app:app_from_env"
 
 
 def command(role: str, host: str, port: int | None, workspace: str) -> list[str]:
@@ -36,6 +39,11 @@ def command(role: str, host: str, port: int | None, workspace: str) -> list[str]
             executable("dagster-webserver"),
             "--host", host, "--port", str(port), "--workspace", workspace,
         ]  # fmt: skip
+    if role == "api":
+        return [
+            executable("uvicorn"), "--factory", API_FACTORY,
+            "--host", host, "--port", str(port), "--no-server-header",
+        ]  # fmt: skip
     raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
 
 
@@ -47,6 +55,16 @@ def executable(name: str) -> str:
 
 def check(role: str, workspace: str, env: Mapping[str, str]) -> None:
     """Raises StartupError naming the setting that keeps `role` from starting."""
+    if role == "api":
+        # The API reads and writes the app database and launches runs through the
+        # webserver: it needs the app's settings and a session-signing secret, not Dagster's.
+        if not env.get("JOBPING_JWT_SECRET"):
+            raise StartupError(
+                "JOBPING_JWT_SECRET is not set: the API signs sessions with it "
+                "(at least 32 characters, e.g. `openssl rand -hex 32`)"
+            )
+        check_app(env)
+        return
     check_instance(env)
     if role == "code-server":
         # Sensors and run workers live in the code server's process tree: it alone needs

@@ -74,6 +74,7 @@ class Stack:
         self.output = tmp_path / "supervisor.out"
         self.webserver_port = free_port()
         self.code_server_port = free_port()
+        self.api_port = free_port()
         self.supervisor: subprocess.Popen | None = None
         self.instance: dg.DagsterInstance | None = None
         self.webhooks: dict[str, int] = {}  # webhook id -> user id
@@ -87,6 +88,7 @@ class Stack:
                     "--run-dir", str(self.run_dir),
                     "--code-server-port", str(self.code_server_port),
                     "--webserver-port", str(self.webserver_port),
+                    "--api-port", str(self.api_port),
                 ],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,

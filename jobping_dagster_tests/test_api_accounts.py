@@ -12,7 +12,6 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from jobping_dagster.api.passwords import hash_password
 from jobping_dagster.db.schema import (
     match_candidates,
     match_feedback,
@@ -21,6 +20,7 @@ from jobping_dagster.db.schema import (
     user_wishes,
     users,
 )
+from jobping_dagster.users.passwords import hash_password
 from jobping_dagster.users.store import set_password_hash
 from jobping_dagster_tests.api_support import (
     PASSWORD,
@@ -347,3 +347,16 @@ def test_the_generated_secret_is_kept_private_and_reused(engine, tmp_path):
 
 def test_health(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_an_operator_gives_a_cli_user_a_password(client, engine, db_url, tmp_path, monkeypatch):
+    from jobping_dagster.cli import main
+    from jobping_dagster_tests.builders import user
+
+    user(engine, "cli@example.com")
+    monkeypatch.setenv("JOBPING_HOME", str(tmp_path))
+    monkeypatch.setenv("JOBPING_DATABASE_URL", db_url)
+    assert main(["users", "password", "cli@example.com", "--password", "short"]) == 2
+    assert main(["users", "password", "cli@example.com", "--password", PASSWORD]) == 0
+    answer = client.post("/api/login", json={"email": "cli@example.com", "password": PASSWORD})
+    assert answer.status_code == 200

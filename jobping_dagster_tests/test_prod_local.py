@@ -44,6 +44,14 @@ def test_serve_args_name_the_role_and_only_its_options():
     assert serve_args("code-server", "h", 4000, "w.yaml") == [
         "serve", "code-server", "--host", "h", "--port", "4000",
     ]  # fmt: skip
+    assert serve_args("api", "h", 8000, "w.yaml") == [
+        "serve",
+        "api",
+        "--host",
+        "h",
+        "--port",
+        "8000",
+    ]
 
 
 def test_a_process_that_dies_is_reported_and_restarted(tmp_path):

@@ -5,13 +5,15 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
-from jobping_dagster.preflight import env_references
-from jobping_dagster.prod_local import ROLES, serve_args
+from jobping_dagster.preflight import StartupError, env_references
+from jobping_dagster.prod_local import serve_args
+from jobping_dagster.serve import DAGSTER_ROLES, ROLES, check
 
 ROOT = Path(__file__).resolve().parents[1]
-PORTS = {"code-server": 4000, "webserver": 3000}
+PORTS = {"code-server": 4000, "webserver": 3000, "api": 8000}
 
 
 def _compose() -> dict:
@@ -44,7 +46,7 @@ def test_compose_gives_each_process_every_variable_its_config_reads():
     services = _compose()["services"]
     instance_vars = {name for name, _ in env_references(_instance("deploy/dagster.yaml"))}
     workspace_vars = {name for name, _ in env_references(_instance("deploy/workspace.yaml"))}
-    for role in ROLES:
+    for role in DAGSTER_ROLES:
         assert instance_vars <= set(services[role]["environment"]), role
     for role in ("daemon", "webserver"):
         assert workspace_vars <= set(services[role]["environment"]), role
@@ -53,6 +55,16 @@ def test_compose_gives_each_process_every_variable_its_config_reads():
     # Secrets come from the operator's environment, never written in the file.
     text = (ROOT / "docker-compose.yml").read_text()
     assert "DAGSTER_PG_PASSWORD: ${POSTGRES_PASSWORD:?" in text
+    assert "JOBPING_JWT_SECRET: ${JOBPING_JWT_SECRET:?" in text
+
+
+def test_the_api_has_what_its_own_check_needs():
+    api = _compose()["services"]["api"]["environment"]
+    assert {"JOBPING_DATABASE_URL", "JOBPING_JWT_SECRET", "JOBPING_DAGSTER_GRAPHQL_URL"} <= set(api)
+    assert api["JOBPING_DAGSTER_GRAPHQL_URL"].startswith("http://webserver:3000/")
+    assert "DAGSTER_PG_PASSWORD" not in api, "the API reaches Dagster only through GraphQL"
+    with pytest.raises(StartupError, match="JOBPING_JWT_SECRET"):
+        check("api", "deploy/workspace.yaml", {"JOBPING_LLM": "local"})
 
 
 def test_the_ecs_instance_is_the_production_instance_with_runs_on_ecs():

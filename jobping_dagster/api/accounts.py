@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from jobping_dagster.api.passwords import hash_password, password_matches, validate_password
 from jobping_dagster.api.security import (
     CurrentUser,
     client_ip,
@@ -16,6 +15,7 @@ from jobping_dagster.api.security import (
     start_session,
 )
 from jobping_dagster.matching.wishes import current_wishes
+from jobping_dagster.users.passwords import hash_password, password_matches, validate_password
 from jobping_dagster.users.store import (
     UserChanges,
     add_user,

@@ -5,14 +5,13 @@ password fingerprint so that setting a new password ends every earlier session."
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import jwt
 
+from jobping_dagster.local_secret import kept_secret
 from jobping_dagster.settings import Settings
 
 ALGORITHM = "HS256"
@@ -33,16 +32,7 @@ def signing_secret(settings: Settings) -> str:
             "JOBPING_JWT_SECRET is not set: production (JOBPING_DATABASE_URL set) needs it, "
             "at least 32 characters, e.g. `openssl rand -hex 32`"
         )
-    path = Path(settings.home) / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: two processes starting at once agree on the first one written.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as file:
-        file.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return kept_secret(Path(settings.home) / SECRET_FILE)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import dagster as dg
 from jobping_dagster.cli.flow import run_once_command
 from jobping_dagster.cli.matches import evaluate, matches, rerun
 from jobping_dagster.cli.postings import import_csv
-from jobping_dagster.cli.production import prod_local, serve
+from jobping_dagster.cli.production import api, prod_local, serve
 from jobping_dagster.cli.redrive import notifications, redrive
 from jobping_dagster.cli.status import migrate_command, status
 from jobping_dagster.cli.users import users
@@ -58,6 +58,7 @@ for command in (
     redrive,
     serve,
     prod_local,
+    api,
 ):
     jobping.add_command(command)
 

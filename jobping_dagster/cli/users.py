@@ -8,15 +8,18 @@ from jobping_dagster.cli.context import (
     app_engine,
     definitions,
     normalized_email,
+    user_id_of,
     with_settings,
 )
 from jobping_dagster.cli.wishes import describe_user
 from jobping_dagster.settings import Settings
+from jobping_dagster.users.passwords import hash_password, validate_password
 from jobping_dagster.users.store import (
     UserChanges,
     add_user,
     list_users,
     remove_user,
+    set_password_hash,
     update_user,
 )
 from jobping_dagster.users.validation import mask_webhook
@@ -80,6 +83,20 @@ def remove(settings: Settings, email: str) -> None:
     with app_engine(settings).begin() as conn:
         remove_user(conn, email)
     click.echo(f"removed {normalized_email(email)}")
+
+
+@users.command("password")
+@click.argument("email")
+@click.password_option(prompt="New password", help="Read from the terminal if not given.")
+@with_settings
+def password(settings: Settings, email: str, password: str) -> None:
+    """Set a user's password for the web page and the API (ends their earlier sessions)."""
+    email = normalized_email(email)
+    password_hash = hash_password(validate_password(password, email))
+    with app_engine(settings).begin() as conn:
+        user_id = user_id_of(conn, email)
+        set_password_hash(conn, user_id, password_hash)
+    click.echo(f"password set for {email}: earlier sessions are signed out")
 
 
 @users.command("list")
