@@ -6,7 +6,13 @@ setup(
     description="JobPing: daily job scraping, company research, AI matching and alerts on Dagster",
     python_requires=">=3.11,<3.12",
     packages=find_packages(exclude=["jobping_dagster_tests", "jobping_dagster_tests.*"]),
-    package_data={"jobping_dagster": ["postings/sample_jobs.json", "users/sample_users.json"]},
+    package_data={
+        "jobping_dagster": [
+            "postings/sample_jobs.json",
+            "users/sample_users.json",
+            "api/static/*",  # the web page (index.html, CSS, JS modules)
+        ]
+    },
     install_requires=[
         "dagster==1.13.27",
         "dagster-webserver==1.13.27",
