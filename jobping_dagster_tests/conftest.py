@@ -66,3 +66,21 @@ def db_url(request):
 @pytest.fixture
 def engine(db_url) -> sa.Engine:
     return get_engine(db_url)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """A Chromium (or Chrome) binary for the browser tests: Debian's `chromium` package
+    (Playwright cannot download its own browser here). Skips without one, fails in CI."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.path.exists("/usr/bin/chromium"):
+        return "/usr/bin/chromium"
+    message = "no chromium binary (apt-get install chromium)"
+    if _in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
