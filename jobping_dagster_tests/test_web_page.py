@@ -36,6 +36,7 @@ pytestmark = pytest.mark.browser
 JOBPING = str(Path(sys.executable).parent / "jobping")
 REPO = Path(__file__).resolve().parents[1]
 STEP_MS = 30_000
+expect.set_options(timeout=STEP_MS)
 PASSWORD = "a long enough passphrase"
 PHONE = {"width": 375, "height": 740}
 WISH = "Senior backend engineer, Python and PostgreSQL, remote. No crypto, no gambling."
@@ -235,7 +236,7 @@ def test_a_seeker_signs_up_writes_a_wish_and_reads_what_the_flow_found(web, serv
     expect(page.locator("#wish-saved")).to_have_text("Saved.")
     understood = page.locator("#understood-body")
     expect(understood.locator("dl.understood-facts")).to_be_visible()
-    expect(understood).to_contain_text("Python")
+    expect(understood).to_contain_text("python")
     expect(understood).to_contain_text("Read by")
     page.screenshot(path=screens / "03-wish-editor.png", full_page=True)
 

@@ -49,7 +49,12 @@ async function submitCredentials(event, path) {
   try {
     const { data } = await busy(button, () => api('POST', path, body));
     form.reset();
-    banner('');
+    banner(
+      path === '/api/register'
+        ? 'Welcome to JobPing! Start with your wish: what you are looking for, in your own words.'
+        : '',
+      'ok',
+    );
     const first = path === '/api/register' || !data.user.prompt ? 'wish' : 'matches';
     showApp(data.user, first);
   } catch (error) {
@@ -118,6 +123,7 @@ async function deleteAccount() {
   const button = byId('delete-yes');
   try {
     await busy(button, () => api('DELETE', '/api/me'));
+    history.replaceState(null, '', location.pathname);
     showAuth('signup');
     banner('Your account and everything in it was deleted.', 'ok');
   } catch (error) {
@@ -148,6 +154,7 @@ function wire() {
   );
   for (const tab of document.querySelectorAll('[data-view]')) {
     tab.addEventListener('click', () => {
+      banner('');
       if (location.hash === `#${tab.dataset.view}`) showView(tab.dataset.view);
       else location.hash = tab.dataset.view;
     });

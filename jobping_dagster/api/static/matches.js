@@ -88,7 +88,7 @@ function salary(job) {
 
 function jobMeta(job) {
   const parts = [job.company, job.location];
-  if (job.is_remote) parts.push('remote');
+  if (job.is_remote && !/remote/i.test(job.location || '')) parts.push('remote');
   if (job.job_type) parts.push(job.job_type);
   const pay = salary(job);
   if (pay) parts.push(pay);
@@ -108,10 +108,11 @@ function textList(title, values, className) {
 
 function companyBlock(company) {
   if (!company) return null;
-  const box = el('details', { className: 'company' });
-  box.append(el('summary', { text: `About ${company.name}` }));
+  const box = el('div', { className: 'company' });
+  box.append(el('h4', { text: `About ${company.name}` }));
   if (company.summary) box.append(el('p', { className: 'company-summary', text: company.summary }));
-  else if (company.researched === false) box.append(el('p', { className: 'hint', text: 'Not researched yet.' }));
+  else box.append(el('p', { className: 'hint', text: 'Not researched yet.' }));
+  const more = el('details', { className: 'company-more' }, el('summary', { text: 'More about the company' }));
   const facts = el('dl', { className: 'facts' });
   for (const [key, label] of [['industry', 'Industry'], ['size', 'Size'], ['headquarters', 'Headquarters']]) {
     if (company[key]) facts.append(el('dt', { text: label }), el('dd', { text: company[key] }));
@@ -119,13 +120,14 @@ function companyBlock(company) {
   if (company.website) {
     facts.append(el('dt', { text: 'Website' }), el('dd', {}, externalLink(company.website, company.website)));
   }
-  if (facts.childElementCount) box.append(facts);
+  if (facts.childElementCount) more.append(facts);
   for (const list of [
     textList('Culture', company.culture, 'culture'),
     textList('Red flags', company.red_flags, 'red-flags'),
   ]) {
-    if (list) box.append(list);
+    if (list) more.append(list);
   }
+  if (more.childElementCount > 1) box.append(more);
   return box;
 }
 
@@ -168,8 +170,8 @@ function matchCard(item) {
 function feedbackBlock(match) {
   const box = el('form', { className: 'feedback', attrs: { novalidate: true } });
   const reasonId = `reason-${match.id}`;
-  const good = el('button', { className: 'verdict good', text: '👍 Good', attrs: { type: 'button', 'data-verdict': 'good' } });
-  const bad = el('button', { className: 'verdict bad', text: '👎 Bad', attrs: { type: 'button', 'data-verdict': 'bad' } });
+  const good = el('button', { className: 'verdict good', text: 'Good', attrs: { type: 'button', 'data-verdict': 'good' } });
+  const bad = el('button', { className: 'verdict bad', text: 'Bad', attrs: { type: 'button', 'data-verdict': 'bad' } });
   const reason = el('input', {
     className: 'reason',
     attrs: { id: reasonId, name: 'reason', type: 'text', maxlength: 1000, placeholder: 'Why? (optional)', autocomplete: 'off' },
