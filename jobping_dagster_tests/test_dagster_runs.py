@@ -297,6 +297,9 @@ def dagster_stack(tmp_path):
         JOBPING_SCRAPE_CRON="0 0 1 1 *",
         JOBPING_SENSOR_INTERVAL_SECONDS="3600",
     )
+    # The instance's SQLite databases, created before two processes race to create them.
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.get_runs(limit=1)
     engine = get_engine(f"sqlite:///{home / 'jobping.db'}")
     migrate(engine)
     port = free_port()
