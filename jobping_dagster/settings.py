@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     prefilter_min_relevance: float = _env("JOBPING_PREFILTER_MIN_RELEVANCE", 0.015, ge=0.0, le=0.99)
     pair_retention_days: int = _env("JOBPING_PAIR_RETENTION_DAYS", 14, ge=1, le=3650)
     max_active_match_runs: int = _env("JOBPING_MAX_ACTIVE_MATCH_RUNS", 8, ge=1, le=1000)
+    # The Dagster webserver's GraphQL endpoint, where the API launches "score this now" runs.
+    dagster_graphql_url: str = _env("JOBPING_DAGSTER_GRAPHQL_URL", "http://127.0.0.1:3000/graphql")
 
     @classmethod
     def settings_customise_sources(
