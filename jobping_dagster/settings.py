@@ -214,6 +214,15 @@ def variable_names() -> list[str]:
     ]
 
 
+# Read by the API process only (`jobping serve api`): Dagster's processes and runs need none.
+API_ONLY_VARIABLES = frozenset(
+    {
+        "JOBPING_JWT_SECRET",
+        "JOBPING_SESSION_HOURS",
+        "JOBPING_COOKIE_SECURE",
+        "JOBPING_DAGSTER_GRAPHQL_URL",
+    }
+)
 # The variables whose value must never appear in a message.
 SECRET_VARIABLES = frozenset({"JOBPING_DATABASE_URL", "OPENAI_API_KEY", "JOBPING_JWT_SECRET"})
 _WHAT = {"int_parsing": "a whole number", "int_from_float": "a whole number"}
