@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     prefilter_min_relevance: float = _env("JOBPING_PREFILTER_MIN_RELEVANCE", 0.015, ge=0.0, le=0.99)
     pair_retention_days: int = _env("JOBPING_PAIR_RETENTION_DAYS", 14, ge=1, le=3650)
     max_active_match_runs: int = _env("JOBPING_MAX_ACTIVE_MATCH_RUNS", 8, ge=1, le=1000)
+    # The Dagster webserver's GraphQL endpoint, where the API launches "score this now" runs.
+    dagster_graphql_url: str = _env("JOBPING_DAGSTER_GRAPHQL_URL", "http://127.0.0.1:3000/graphql")
 
     @classmethod
     def settings_customise_sources(
@@ -212,6 +214,15 @@ def variable_names() -> list[str]:
     ]
 
 
+# Read by the API process only (`jobping serve api`): Dagster's processes and runs need none.
+API_ONLY_VARIABLES = frozenset(
+    {
+        "JOBPING_JWT_SECRET",
+        "JOBPING_SESSION_HOURS",
+        "JOBPING_COOKIE_SECURE",
+        "JOBPING_DAGSTER_GRAPHQL_URL",
+    }
+)
 # The variables whose value must never appear in a message.
 SECRET_VARIABLES = frozenset({"JOBPING_DATABASE_URL", "OPENAI_API_KEY", "JOBPING_JWT_SECRET"})
 _WHAT = {"int_parsing": "a whole number", "int_from_float": "a whole number"}

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from jobping_dagster.db.schema import jobs, match_feedback
+from jobping_dagster.db.schema import jobs, match_candidates, match_feedback
 from jobping_dagster_tests.api_support import api_client, csrf_headers, sign_up
 from jobping_dagster_tests.builders import posting, research, scored_match, store_postings
+from jobping_dagster_tests.fakes.dagster_graphql import ADDED, LAUNCHED, TinyGraphQL, dagster
+from jobping_dagster_tests.stack import free_port
 
 
 @pytest.fixture
@@ -201,3 +203,84 @@ def test_posting_text_comes_back_as_data_never_as_markup(client, engine, two_use
     item = answer.json()["items"][0]
     assert item["job"]["title"] == hostile
     assert item["match"]["explanation"] == "<script>alert(2)</script>"
+
+
+@pytest.fixture
+def scheduler():
+    with TinyGraphQL(dagster(ADDED, LAUNCHED)) as fake:
+        yield fake
+
+
+@pytest.fixture
+def scoring_client(engine, tmp_path, scheduler):
+    with api_client(engine, tmp_path, JOBPING_DAGSTER_GRAPHQL_URL=scheduler.url) as client:
+        yield client
+
+
+def _candidate(engine, user_id: int, job_id: int):
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(match_candidates).where(
+                match_candidates.c.user_id == user_id, match_candidates.c.job_id == job_id
+            )
+        ).first()
+
+
+def test_scoring_on_demand_launches_the_pairs_run_through_dagster(
+    scoring_client, engine, scheduler, now
+):
+    store_postings(engine, [posting(1), posting(2)], now)
+    headers = sign_up(scoring_client, "ada@example.com", prompt="python backend")
+    user_id = scoring_client.get("/api/me", headers=headers).json()["id"]
+    answer = scoring_client.post("/api/jobs/2/score", headers=headers)
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"pair": f"u{user_id}-j2", "run_id": "abc-123", "status": "queued"}
+    assert scheduler.operations() == ["AddPair", "LaunchPairRun"]
+    tags = {
+        tag["key"]: tag["value"]
+        for tag in scheduler.requests[1]["variables"]["executionParams"]["executionMetadata"][
+            "tags"
+        ]
+    }
+    assert tags["dagster/partition"] == f"u{user_id}-j2"
+    candidate = _candidate(engine, user_id, 2)
+    assert candidate.decision == "pulled" and candidate.run_key == tags["dagster/run_key"]
+    assert candidate.partition_added_at is not None, "the fan-out must not launch it again"
+
+
+def test_scoring_on_demand_refusals(scoring_client, engine, scheduler, now):
+    store_postings(engine, [posting(1), posting(2)], now)
+    headers = sign_up(scoring_client, "ada@example.com")
+    assert scoring_client.post("/api/jobs/1/score", headers=headers).status_code == 409
+    scoring_client.patch("/api/me", headers=headers, json={"prompt": "python backend"})
+    user_id = scoring_client.get("/api/me", headers=headers).json()["id"]
+    assert scoring_client.post("/api/jobs/999/score", headers=headers).status_code == 404
+    scored_match(engine, user_id, 1, 80)
+    again = scoring_client.post("/api/jobs/1/score", headers=headers)
+    assert again.status_code == 409 and "already scored" in again.json()["detail"]
+    # A changed wish makes the old score stale: it may be scored again.
+    scoring_client.patch("/api/me", headers=headers, json={"prompt": "go backend"})
+    assert scoring_client.post("/api/jobs/1/score", headers=headers).status_code == 202
+    assert _candidate(engine, user_id, 1).decision == "rerun"
+    assert scheduler.operations().count("LaunchPairRun") == 1
+
+
+def test_an_unreachable_scheduler_is_503_and_records_nothing(engine, tmp_path, now):
+    store_postings(engine, [posting(1)], now)
+    closed = f"http://127.0.0.1:{free_port()}/graphql"
+    with api_client(engine, tmp_path, JOBPING_DAGSTER_GRAPHQL_URL=closed) as client:
+        headers = sign_up(client, "ada@example.com", prompt="python backend")
+        user_id = client.get("/api/me", headers=headers).json()["id"]
+        answer = client.post("/api/jobs/1/score", headers=headers)
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "the scheduler is unreachable; try again later"}
+    assert _candidate(engine, user_id, 1) is None
+
+
+def test_on_demand_scores_are_limited_per_user(scoring_client, engine, now):
+    store_postings(engine, [posting(1)], now)
+    headers = sign_up(scoring_client, "ada@example.com", prompt="python backend")
+    statuses = [
+        scoring_client.post("/api/jobs/1/score", headers=headers).status_code for _ in range(31)
+    ]
+    assert statuses == [202] * 30 + [429]

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from jobping_dagster.api import accounts, errors, feedback, jobs, notifications, tokens, web
+from jobping_dagster.api.dagster_runs import launch_pair_run
 from jobping_dagster.api.rate_limit import SlidingWindow
 from jobping_dagster.api.security import BodyLimit, SecurityHeaders
 from jobping_dagster.db.engine import get_engine
@@ -40,12 +42,17 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
     state.login_by_ip = SlidingWindow(*LOGINS_PER_IP)
     state.register_by_ip = SlidingWindow(*REGISTRATIONS_PER_IP)
     state.score_by_user = SlidingWindow(*ON_DEMAND_SCORES_PER_USER)
+    state.launch_pair_run = launch_pair_run
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        with state.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["health"], responses={503: {"description": "database down"}})
+    def healthz() -> JSONResponse:
+        """For the container's health check: the app database answers."""
+        try:
+            with state.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"status": "the app database is unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     errors.install(app)
     for module in (accounts, jobs, notifications, feedback, web):

@@ -10,6 +10,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from jobping_dagster.api.dagster_runs import LaunchRefused, SchedulerUnreachable
 from jobping_dagster.api.errors import field_error
 from jobping_dagster.api.listings import BadCursor, MatchFilter, job_with_match, matches_page
 from jobping_dagster.api.security import CurrentUser
@@ -108,8 +109,6 @@ def get_job(job_id: int, user: CurrentUser, request: Request) -> dict:
 def score_job(job_id: int, user: CurrentUser, request: Request) -> dict:
     """Scores the posting for you now: records the pair as pulled and launches its run in
     Dagster. The match appears in GET /api/jobs when the run is done."""
-    from jobping_dagster.api.dagster_runs import LaunchRefused, SchedulerUnreachable
-
     state = request.app.state
     if not (user.prompt or "").strip():
         raise HTTPException(409, "write your wish first: there is nothing to score against")
