@@ -383,6 +383,57 @@ def test_untrusted_text_is_shown_as_text_and_never_run(web, served):
     web.assert_clean()
 
 
+def test_score_it_shows_each_answer_of_the_scheduler(web, served):
+    from jobping_dagster.api.dagster_runs import SchedulerUnreachable
+
+    page = web.page
+    page.goto("/")
+    email = _email()
+    sign_up(page, email)
+    save_wish(page, WISH, "70")
+    expect(page.locator("#wish-saved")).to_have_text("Saved.")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    store_postings(
+        served.engine,
+        [posting(n, company=f"Firm {n}", title="Senior Python Backend Engineer") for n in (1, 2)],
+        now,
+    )
+    launched: list[str] = []
+
+    def unreachable(url, key, run_key):
+        raise SchedulerUnreachable("connection refused")
+
+    def queued(url, key, run_key):
+        launched.append(key)
+        return "0123456789abcdef"
+
+    open_view(page, "candidates")
+    cards = page.locator("#candidates-list > li.candidate")
+    expect(cards).to_have_count(2)
+    first, second = cards.nth(0), cards.nth(1)
+
+    served.app.state.launch_pair_run = unreachable
+    first.locator("button.score-it").click()
+    expect(first.locator(".outcome")).to_have_text("the scheduler is unreachable; try again later")
+    expect(first.locator("button.score-it")).to_be_enabled()
+
+    served.app.state.launch_pair_run = queued
+    first.locator("button.score-it").click()
+    expect(first.locator(".outcome")).to_contain_text("Queued (run 01234567)")
+    expect(first.locator("button.score-it")).to_be_disabled()
+    assert len(launched) == 1
+
+    # Scored meanwhile (by the hourly flow): 409, said as the API says it.
+    job_id = int(second.get_attribute("data-job-id"))
+    with served.engine.connect() as conn:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.email == email)).scalar_one()
+    scored_match(served.engine, user_id, job_id, 75)
+    second.locator("button.score-it").click()
+    expect(second.locator(".outcome")).to_have_text("already scored against your current wish")
+    assert len(launched) == 1
+    web.assert_clean()
+
+
 def test_errors_show_where_they_belong_and_fit_a_phone(web, served, screens):
     page = web.page
     page.set_viewport_size(PHONE)
