@@ -355,7 +355,7 @@ def _hostile_match(engine, email: str) -> int:
     )
 
 
-def test_untrusted_text_is_shown_as_text_and_never_run(web, served):
+def test_untrusted_text_is_shown_as_text_and_never_run(web, served, screens):
     page = web.page
     page.goto("/")
     email = _email()
@@ -380,6 +380,7 @@ def test_untrusted_text_is_shown_as_text_and_never_run(web, served):
     card.locator("h3").hover()
     card.locator("h3").click()
     page.wait_for_timeout(300)  # an image's onerror would have fired by now
+    card.screenshot(path=screens / "09-untrusted-text.png")
     web.assert_clean()
 
 
@@ -459,6 +460,25 @@ def test_errors_show_where_they_belong_and_fit_a_phone(web, served, screens):
     expect(page.locator("#wish-saved")).to_be_empty()
     assert page_width(page) <= PHONE["width"]
     page.screenshot(path=screens / "08-phone-min-score-error.png", full_page=True)
+
+    # The webhook: kept masked (its token never shown), removable; a bad one is refused
+    # under its field.
+    token = "s3cret-webhook-token"
+    page.fill("#wish-min-score", "70")
+    page.fill("#wish-webhook", f"https://discord.com/api/webhooks/123456789012345678/{token}")
+    page.click("#wish-form button[type=submit]")
+    expect(page.locator("#wish-saved")).to_have_text("Saved.")
+    expect(page.locator("#current-webhook code")).to_contain_text("discord.com/api/webhooks/1234")
+    expect(page.locator("#wish-webhook")).to_have_value("")
+    assert token not in page.content()
+    page.fill("#wish-webhook", "https://evil.example/api/webhooks/1/abc")
+    page.click("#wish-form button[type=submit]")
+    expect(page.locator('#wish-form [data-error-for="discord_webhook"]')).not_to_be_empty()
+    page.fill("#wish-webhook", "")
+    page.check("#wish-remove-webhook")
+    page.click("#wish-form button[type=submit]")
+    expect(page.locator("#wish-saved")).to_have_text("Saved.")
+    expect(page.locator("#current-webhook")).to_contain_text("None")
 
     # A 422 from a filter shows under the filter's own field.
     open_view(page, "matches")
