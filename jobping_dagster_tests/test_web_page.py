@@ -435,6 +435,46 @@ def test_score_it_shows_each_answer_of_the_scheduler(web, served):
     web.assert_clean()
 
 
+def test_more_pages_of_matches_and_notifications(web, served):
+    page = web.page
+    page.goto("/")
+    email = _email()
+    sign_up(page, email)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    store_postings(served.engine, [posting(n, company=f"Firm {n}") for n in range(1, 24)], now)
+    statuses = ["sent", "recorded", "pending", "retry", "failed", "dead", "unknown", "sending"]
+    with served.engine.connect() as conn:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.email == email)).scalar_one()
+        job_ids = conn.execute(sa.select(jobs.c.id).order_by(jobs.c.id)).scalars().all()
+    for n, job_id in enumerate(job_ids):
+        scored_match(served.engine, user_id, job_id, 50 + n, statuses[n % len(statuses)])
+
+    open_view(page, "matches")
+    cards = page.locator("#matches-list > li.match")
+    expect(cards).to_have_count(20)
+    scores = [int(text) for text in cards.locator(".score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True) and scores[0] == 50 + len(job_ids) - 1
+    page.click("#matches-more")
+    expect(cards).to_have_count(len(job_ids))
+    expect(page.locator("#matches-more")).to_be_hidden()
+    page.fill("#filter-min-score", "70")
+    page.click("#filter-form button[type=submit]")
+    expect(cards).to_have_count(len(job_ids) - 20)
+
+    open_view(page, "notifications")
+    rows = page.locator("#notifications-list > li.notification")
+    expect(rows).to_have_count(20)
+    page.click("#notifications-more")
+    expect(rows).to_have_count(len(job_ids))
+    expect(page.locator("#notifications-more")).to_be_hidden()
+    shown = set(rows.evaluate_all("(rows) => rows.map((row) => row.dataset.status)"))
+    assert shown == set(statuses)
+    expect(page.locator('li.notification[data-status="dead"] .status').first).to_have_text(
+        "not sent: the webhook is gone"
+    )
+    web.assert_clean()
+
+
 def test_errors_show_where_they_belong_and_fit_a_phone(web, served, screens):
     page = web.page
     page.set_viewport_size(PHONE)
