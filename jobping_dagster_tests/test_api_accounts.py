@@ -360,3 +360,25 @@ def test_an_operator_gives_a_cli_user_a_password(client, engine, db_url, tmp_pat
     assert main(["users", "password", "cli@example.com", "--password", PASSWORD]) == 0
     answer = client.post("/api/login", json={"email": "cli@example.com", "password": PASSWORD})
     assert answer.status_code == 200
+
+
+def test_with_openai_the_wish_is_read_by_the_model(engine, tmp_path, monkeypatch):
+    """The API calls the LLM outside any Dagster run: the key (an EnvVar for Dagster) must be
+    resolved from the environment, through the real SDK to a fake OpenAI on 127.0.0.1."""
+    from jobping_dagster_tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as openai:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-key-for-the-api")
+        with api_client(
+            engine,
+            tmp_path,
+            OPENAI_API_KEY="sk-fake-key-for-the-api",
+            OPENAI_BASE_URL=openai.base_url,
+            JOBPING_LLM="openai",
+        ) as client:
+            headers = sign_up(client, "ada@example.com", prompt="Python backend, remote")
+            answer = client.get("/api/me/wishes", headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["reader"].startswith("gpt-4o-mini")
+        assert "sk-fake-key-for-the-api" not in answer.text
+        assert openai.requests, "the wish was read by the (fake) model"

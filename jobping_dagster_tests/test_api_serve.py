@@ -14,7 +14,6 @@ import pytest
 
 from jobping_dagster_tests.stack import free_port
 
-pytestmark = pytest.mark.postgres
 JOBPING = str(Path(sys.executable).parent / "jobping")
 
 
@@ -29,6 +28,39 @@ def _env(pg_url: str, tmp_path: Path, **extra: str) -> dict:
     }
 
 
+def _wait_until_healthy(base: str, process: subprocess.Popen, log: Path) -> httpx.Response:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2)
+        except httpx.TransportError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the API did not start in 90 s"
+            time.sleep(0.5)
+
+
+def test_jobping_api_serves_the_embedded_default(tmp_path):
+    """What `make dev` starts beside the Dagster UI: SQLite under JOBPING_HOME, a session
+    secret generated there."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBPING_", "OPENAI_"))}
+    env["JOBPING_HOME"] = str(tmp_path)
+    log_path = tmp_path / "api.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [JOBPING, "api", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+        try:
+            health = _wait_until_healthy(f"http://127.0.0.1:{port}", process, log_path)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert health.json() == {"status": "ok"}
+    assert (tmp_path / "jobping.db").exists() and (tmp_path / "jwt_secret").exists()
+    assert f"http://127.0.0.1:{port}/" in log_path.read_text()
+
+
+@pytest.mark.postgres
 def test_serve_api_refuses_to_start_without_its_secret(pg_url, tmp_path):
     done = subprocess.run(
         [JOBPING, "serve", "api", "--port", str(free_port())],
@@ -38,6 +70,7 @@ def test_serve_api_refuses_to_start_without_its_secret(pg_url, tmp_path):
     assert "JOBPING_JWT_SECRET is not set" in done.stderr
 
 
+@pytest.mark.postgres
 def test_serve_api_answers_over_http(pg_url, tmp_path):
     port = free_port()
     secret = "x" * 16 + "y" * 16
@@ -48,15 +81,7 @@ def test_serve_api_answers_over_http(pg_url, tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, (tmp_path / "api.log").read_text()
-                assert time.monotonic() < deadline, "the API did not start in 90 s"
-                time.sleep(0.5)
+        health = _wait_until_healthy(base, process, tmp_path / "api.log")
         assert health.json() == {"status": "ok"}
         assert "server" not in health.headers
         answer = httpx.post(

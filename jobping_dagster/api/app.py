@@ -13,7 +13,7 @@ from jobping_dagster.api.dagster_runs import launch_pair_run
 from jobping_dagster.api.rate_limit import SlidingWindow
 from jobping_dagster.api.security import BodyLimit, SecurityHeaders
 from jobping_dagster.db.engine import get_engine
-from jobping_dagster.llm.resources import llm_from_settings
+from jobping_dagster.llm.resources import llm_outside_dagster
 from jobping_dagster.settings import Settings
 
 # Above any field's limit: a 1 MB prompt is read and refused naming the field.
@@ -37,7 +37,7 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
     state.settings = settings
     state.engine = engine if engine is not None else get_engine(settings.database_url)
     state.jwt_secret = tokens.signing_secret(settings)
-    state.llm = llm_from_settings(settings)
+    state.llm = llm_outside_dagster(settings)
     state.login_failures_by_email = SlidingWindow(*LOGIN_FAILURES_PER_EMAIL)
     state.login_by_ip = SlidingWindow(*LOGINS_PER_IP)
     state.register_by_ip = SlidingWindow(*REGISTRATIONS_PER_IP)

@@ -16,6 +16,7 @@ from jobping_dagster.cli.context import (
     scorer_name,
     with_settings,
 )
+from jobping_dagster.llm.resources import llm_outside_dagster
 from jobping_dagster.settings import Settings
 
 
@@ -37,7 +38,7 @@ def matches(settings: Settings, email: str, limit: int, score: bool) -> None:
     engine = app_engine(settings)
     defs = definitions(settings)
     email = normalized_email(email)
-    user_id, pulled, lines = pull_list(engine, defs.resources["llm"], email, limit)
+    user_id, pulled, lines = pull_list(engine, llm_outside_dagster(settings), email, limit)
     click.echo("\n".join(lines))
     if score and pulled:
         with dagster_instance(settings) as instance:
@@ -84,7 +85,7 @@ def evaluate(
     from jobping_dagster.matching.labeled_set import load_labeled_set
 
     resources = definitions(settings).resources
-    llm = resources["llm"]
+    llm = llm_outside_dagster(settings)
     config = resources["prefilter"].cascade_config()  # the configured pre-filter
     if shadow_rate is not None:
         config = dataclasses.replace(config, shadow_rate=shadow_rate)

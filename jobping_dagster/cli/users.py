@@ -6,12 +6,12 @@ import click
 
 from jobping_dagster.cli.context import (
     app_engine,
-    definitions,
     normalized_email,
     user_id_of,
     with_settings,
 )
 from jobping_dagster.cli.wishes import describe_user
+from jobping_dagster.llm.resources import llm_outside_dagster
 from jobping_dagster.settings import Settings
 from jobping_dagster.users.passwords import hash_password, validate_password
 from jobping_dagster.users.store import (
@@ -122,6 +122,6 @@ def list_(settings: Settings) -> None:
 @with_settings
 def show(settings: Settings, email: str) -> None:
     """A user's settings and what JobPing understood of the prompt."""
-    llm = definitions(settings).resources["llm"]
+    llm = llm_outside_dagster(settings)
     for line in describe_user(app_engine(settings), llm, normalized_email(email)):
         click.echo(line)

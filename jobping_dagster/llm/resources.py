@@ -162,3 +162,9 @@ def _say_local_llm_once() -> None:
     dg.get_dagster_logger().info(
         "OPENAI_API_KEY is not set: JobPing uses its local scorer and researcher"
     )
+
+
+def llm_outside_dagster(settings: Settings) -> LLMResource:
+    """The same LLM for code that calls it outside a Dagster run (the API, the CLI): a run
+    resolves the key's EnvVar when it starts; here it is resolved now, from the environment."""
+    return llm_from_settings(settings).process_config_and_initialize()
