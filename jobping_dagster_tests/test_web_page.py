@@ -30,6 +30,7 @@ from jobping_dagster.db.engine import get_engine
 from jobping_dagster.db.schema import jobs, match_feedback, users
 from jobping_dagster.settings import Settings
 from jobping_dagster_tests.builders import posting, research, scored_match, store_postings
+from jobping_dagster_tests.fakes.dagster_graphql import ADDED, LAUNCHED, TinyGraphQL, dagster
 
 pytestmark = pytest.mark.browser
 
@@ -55,10 +56,33 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Scheduler:
+    """A fake Dagster webserver on 127.0.0.1 (GraphQL): down (503) until `up` is set, then
+    accepting every launch."""
+
+    def __init__(self):
+        self.up = False
+        self.fake = TinyGraphQL(self._answer)
+
+    def _answer(self, body: dict):
+        if not self.up:
+            return 503, b"Service Unavailable"
+        return dagster(ADDED, LAUNCHED)(body)
+
+    def launches(self) -> int:
+        return self.fake.operations().count("LaunchPairRun")
+
+
 class Served:
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, scheduler_url: str):
         self.home = home
-        self.settings = Settings.from_env({"JOBPING_HOME": str(home), "JOBPING_LLM": "local"})
+        self.settings = Settings.from_env(
+            {
+                "JOBPING_HOME": str(home),
+                "JOBPING_LLM": "local",
+                "JOBPING_DAGSTER_GRAPHQL_URL": scheduler_url,
+            }
+        )
         self.engine = get_engine(self.settings.database_url)  # migrated on first use
         self.app = create_app(self.settings, self.engine)
         port = _free_port()
@@ -93,8 +117,15 @@ def home(tmp_path) -> Path:
 
 
 @pytest.fixture
-def served(home):
-    with Served(home) as running:
+def scheduler():
+    fake = Scheduler()
+    with fake.fake:
+        yield fake
+
+
+@pytest.fixture
+def served(home, scheduler):
+    with Served(home, scheduler.fake.url) as running:
         yield running
 
 
@@ -384,9 +415,7 @@ def test_untrusted_text_is_shown_as_text_and_never_run(web, served, screens):
     web.assert_clean()
 
 
-def test_score_it_shows_each_answer_of_the_scheduler(web, served):
-    from jobping_dagster.api.dagster_runs import SchedulerUnreachable
-
+def test_score_it_shows_each_answer_of_the_scheduler(web, served, scheduler):
     page = web.page
     page.goto("/")
     email = _email()
@@ -399,30 +428,20 @@ def test_score_it_shows_each_answer_of_the_scheduler(web, served):
         [posting(n, company=f"Firm {n}", title="Senior Python Backend Engineer") for n in (1, 2)],
         now,
     )
-    launched: list[str] = []
-
-    def unreachable(url, key, run_key):
-        raise SchedulerUnreachable("connection refused")
-
-    def queued(url, key, run_key):
-        launched.append(key)
-        return "0123456789abcdef"
-
     open_view(page, "candidates")
     cards = page.locator("#candidates-list > li.candidate")
     expect(cards).to_have_count(2)
     first, second = cards.nth(0), cards.nth(1)
 
-    served.app.state.launch_pair_run = unreachable
     first.locator("button.score-it").click()
     expect(first.locator(".outcome")).to_have_text("the scheduler is unreachable; try again later")
     expect(first.locator("button.score-it")).to_be_enabled()
 
-    served.app.state.launch_pair_run = queued
+    scheduler.up = True
     first.locator("button.score-it").click()
-    expect(first.locator(".outcome")).to_contain_text("Queued (run 01234567)")
+    expect(first.locator(".outcome")).to_contain_text("Queued (run abc-123")
     expect(first.locator("button.score-it")).to_be_disabled()
-    assert len(launched) == 1
+    assert scheduler.launches() == 1
 
     # Scored meanwhile (by the hourly flow): 409, said as the API says it.
     job_id = int(second.get_attribute("data-job-id"))
@@ -431,7 +450,7 @@ def test_score_it_shows_each_answer_of_the_scheduler(web, served):
     scored_match(served.engine, user_id, job_id, 75)
     second.locator("button.score-it").click()
     expect(second.locator(".outcome")).to_have_text("already scored against your current wish")
-    assert len(launched) == 1
+    assert scheduler.launches() == 1
     web.assert_clean()
 
 
