@@ -220,3 +220,29 @@ match_feedback = sa.Table(
     sa.UniqueConstraint("user_id", "match_id", name="uq_match_feedback_user_match"),
     sa.CheckConstraint("verdict IN ('good', 'bad')", name="ck_match_feedback_verdict"),
 )
+
+# The cost ledger: one row per LLM call. No foreign keys: the ledger outlives postings and
+# companies; a removed user's rows keep their cost with user_id set to NULL.
+llm_calls = sa.Table(
+    "llm_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    # The UTC day of the call: the daily account's partition.
+    sa.Column("day", sa.Date, nullable=False),
+    # score | research | wishes
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=True),
+    sa.Column("job_id", sa.Integer, nullable=True),
+    sa.Column("company_key", sa.String(80), nullable=True),
+    # From the API's usage: prompt tokens (cached_tokens of them served from the prompt
+    # cache at a lower price) and completion tokens. 0 for the local scorer.
+    sa.Column("input_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cached_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("output_tokens", sa.Integer, nullable=False, server_default="0"),
+    # Sent through the Batch API (half price).
+    sa.Column("batch", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_llm_calls_day", "day"),
+    sa.Index("ix_llm_calls_user_id_day", "user_id", "day"),
+)
