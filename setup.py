@@ -47,6 +47,7 @@ setup(
             "httpx==0.29.0",  # FastAPI's test client
             "schemathesis==4.32.5",  # fuzzes the API from its OpenAPI schema
             "playwright==1.65.2",  # drives Debian's chromium in the web page test
+            "aiosmtpd==1.4.6",  # a real SMTP server on 127.0.0.1 in the email tests
         ],
     },
     entry_points={"console_scripts": ["jobping=jobping_dagster.cli:main"]},
