@@ -22,7 +22,26 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # Delivery policy (notify/policy.py). channels: comma list of discord, email, webhook;
+    # NULL: discord when a webhook is set (the behaviour before policies); "": none.
+    sa.Column("channels", sa.String(60), nullable=True),
+    # Instant at or above this score, the daily digest below it; NULL: min_score.
+    sa.Column("instant_score", sa.Integer, nullable=True),
+    # "HH:MM-HH:MM" in the user's time zone: instant messages wait until it ends.
+    sa.Column("quiet_hours", sa.String(11), nullable=True),
+    # IANA name; NULL: UTC.
+    sa.Column("timezone", sa.String(64), nullable=True),
+    # Instant messages a day at most, beyond: the digest; NULL: no cap.
+    sa.Column("daily_cap", sa.Integer, nullable=True),
+    # The generic webhook and its HMAC secret: both secrets, shown masked only.
+    sa.Column("webhook_url", sa.Text, nullable=True),
+    sa.Column("webhook_secret", sa.String(200), nullable=True),
+    # In the email's unsubscribe link; generated when the first email is queued.
+    sa.Column("unsubscribe_token", sa.String(64), nullable=True),
+    # Set by the unsubscribe link: no email is sent until the user picks email again.
+    sa.Column("email_unsubscribed_at", sa.DateTime, nullable=True),
     sa.CheckConstraint("min_score BETWEEN 0 AND 100", name="ck_users_min_score"),
+    sa.Index("ix_users_unsubscribe_token", "unsubscribe_token", unique=True),
 )
 
 # Every scrape exactly as the source returned it, so a past day can be rebuilt.
@@ -166,7 +185,10 @@ match_failures = sa.Table(
     sa.Column("next_attempt_at", sa.DateTime, nullable=True, index=True),
 )
 
-# One notification per high-score match; also the delivery outbox for Discord.
+# The delivery outbox: one row per high-score match and channel (kind "instant"), one per
+# user, day and channel for a digest (kind "digest", its matches in digest_matches), one per
+# user, key and channel for a notice (kind "notice", notify.outbox.enqueue_notice).
+# Referenced by digest_matches (ON DELETE CASCADE): never recreate it in a SQLite batch.
 notifications = sa.Table(
     "notifications",
     metadata,
@@ -175,27 +197,61 @@ notifications = sa.Table(
         "match_id",
         sa.Integer,
         sa.ForeignKey("user_job_matches.id", ondelete="CASCADE"),
-        nullable=False,
-        unique=True,
+        nullable=True,
     ),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True),
+    # The match's score; a digest's best score; NULL for a notice.
+    sa.Column("score", sa.Integer, nullable=True),
+    # instant | digest | notice
+    sa.Column("kind", sa.String(10), nullable=False, server_default="instant"),
     # Rendered when the match committed (notify/render.py): the plain line the table
-    # channel records, and per other channel what it sends, e.g. {"discord": payload}.
-    # Delivery sends these as they are.
+    # channel records, and per channel what it sends, e.g. {"discord": payload}. Delivery
+    # sends these as they are; a digest's are built when it is sent, from its matches.
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("payloads", sa.JSON, nullable=False),
-    # pending -> sending -> sent (Discord) | recorded (table only) | retry | failed | dead | unknown
+    # pending -> sending -> sent (a channel) | recorded (table only) | retry | failed | dead
+    # | unknown. A pending row with next_attempt_at waits for it (quiet hours, a digest's day).
     sa.Column("status", sa.String(20), nullable=False, index=True),
-    sa.Column("channel", sa.String(20), nullable=True),
+    # discord | email | webhook | table
+    sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("next_attempt_at", sa.DateTime, nullable=True),
     sa.Column("claimed_at", sa.DateTime, nullable=True),
     sa.Column("discord_message_id", sa.String(40), nullable=True),
+    # "digest:YYYY-MM-DD" (the user's local day) or "notice:<key>"; NULL for instant rows.
+    sa.Column("dedup_key", sa.String(120), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("delivered_at", sa.DateTime, nullable=True),
+    sa.UniqueConstraint("match_id", "channel", name="uq_notifications_match_channel"),
+    sa.UniqueConstraint("user_id", "channel", "dedup_key", name="uq_notifications_user_key"),
+)
+
+# Which matches a digest covers, each with the line rendered when the match committed.
+# A match is in at most one digest per channel, and never also in an instant row.
+digest_matches = sa.Table(
+    "digest_matches",
+    metadata,
+    sa.Column(
+        "notification_id",
+        sa.Integer,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "match_id",
+        sa.Integer,
+        sa.ForeignKey("user_job_matches.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    # title, company, where, url, score, recommendation, explanation (notify/render.py)
+    sa.Column("item", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("match_id", "channel", name="uq_digest_matches_match_channel"),
 )
 
 
