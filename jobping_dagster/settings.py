@@ -24,6 +24,7 @@ from jobping_dagster.users.validation import parse_allowed_hosts
 
 JOB_SOURCES = ("sample", "jobspy")
 LLM_BACKENDS = ("openai", "local")
+SMTP_TLS_MODES = ("starttls", "ssl", "none")
 
 
 class InvalidConfiguration(ValueError):
@@ -114,6 +115,17 @@ class Settings(BaseSettings):
     max_active_match_runs: int = _env("JOBPING_MAX_ACTIVE_MATCH_RUNS", 8, ge=1, le=1000)
     # The Dagster webserver's GraphQL endpoint, where the API launches "score this now" runs.
     dagster_graphql_url: str = _env("JOBPING_DAGSTER_GRAPHQL_URL", "http://127.0.0.1:3000/graphql")
+    # Email delivery (notify/email.py), read where delivery runs (the code server). Unset
+    # host: the email channel is not available and its notifications fail with that reason.
+    smtp_host: str | None = _env("JOBPING_SMTP_HOST")
+    smtp_port: int = _env("JOBPING_SMTP_PORT", 587, ge=1, le=65535)
+    smtp_username: str | None = _env("JOBPING_SMTP_USERNAME")
+    smtp_password: SecretStr | None = _env("JOBPING_SMTP_PASSWORD")
+    # starttls (port 587), ssl (implicit TLS, port 465) or none (a relay on localhost only).
+    smtp_tls: Annotated[str, _choice(SMTP_TLS_MODES)] = _env("JOBPING_SMTP_TLS", "starttls")
+    smtp_from: str = _env("JOBPING_SMTP_FROM", "JobPing <jobping@localhost>")
+    # Where seekers reach the API: the emails' unsubscribe links point there.
+    public_url: str = _env("JOBPING_PUBLIC_URL", "http://127.0.0.1:8000")
 
     @classmethod
     def settings_customise_sources(
@@ -147,6 +159,14 @@ class Settings(BaseSettings):
         if secret is not None and len(secret.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return secret
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or " " in url:
+            raise ValueError(f"must be an http(s):// URL (got {url!r})")
+        return url
 
     @field_validator("home")
     @classmethod
@@ -224,7 +244,9 @@ API_ONLY_VARIABLES = frozenset(
     }
 )
 # The variables whose value must never appear in a message.
-SECRET_VARIABLES = frozenset({"JOBPING_DATABASE_URL", "OPENAI_API_KEY", "JOBPING_JWT_SECRET"})
+SECRET_VARIABLES = frozenset(
+    {"JOBPING_DATABASE_URL", "OPENAI_API_KEY", "JOBPING_JWT_SECRET", "JOBPING_SMTP_PASSWORD"}
+)
 _WHAT = {"int_parsing": "a whole number", "int_from_float": "a whole number"}
 _BOUNDS = {"greater_than_equal", "less_than_equal"}
 

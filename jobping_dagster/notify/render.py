@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobping_dagster.llm.models import CompanyProfile, JobForScoring, MatchAnalysis
+from jobping_dagster.notify.channels import build_email, build_webhook_payload
 from jobping_dagster.notify.message import (
     NotificationView,
     build_discord_payload,
@@ -17,7 +18,11 @@ from jobping_dagster.notify.message import (
 
 # Channel name (as in notifications.channel) -> what is stored for it in
 # notifications.payloads. The table channel's message is the plain line itself.
-RENDERERS: dict[str, Callable[[NotificationView], dict]] = {"discord": build_discord_payload}
+RENDERERS: dict[str, Callable[[NotificationView], dict]] = {
+    "discord": build_discord_payload,
+    "email": build_email,
+    "webhook": build_webhook_payload,
+}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.schema import (
+    digest_matches,
     match_candidates,
     match_failures,
     match_feedback,
@@ -19,9 +20,16 @@ from jobping_dagster.db.schema import (
 )
 from jobping_dagster.users.validation import (
     InvalidSetting,
+    validate_channels,
+    validate_daily_cap,
     validate_email,
+    validate_generic_webhook_url,
+    validate_instant_score,
     validate_min_score,
     validate_prompt,
+    validate_quiet_hours,
+    validate_timezone,
+    validate_webhook_secret,
     validate_webhook_url,
 )
 
@@ -30,12 +38,29 @@ DEFAULT_MIN_SCORE = 70
 
 @dataclass(frozen=True)
 class UserChanges:
-    """What to set; a field left as None is not changed. An empty string clears the prompt
-    or the webhook."""
+    """What to set; a field left as None is not changed. An empty string clears the prompt,
+    a webhook or a policy field (back to its default); channels "" means none (the table)."""
 
     prompt: str | None = None
     min_score: int | str | None = None
     discord_webhook: str | None = None
+    channels: str | list[str] | None = None
+    instant_score: int | str | None = None
+    quiet_hours: str | None = None
+    timezone: str | None = None
+    daily_cap: int | str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+# Policy fields: "" (or an empty list for channels) clears them.
+_POLICY = {
+    "instant_score": validate_instant_score,
+    "quiet_hours": validate_quiet_hours,
+    "timezone": validate_timezone,
+    "daily_cap": validate_daily_cap,
+    "webhook_secret": validate_webhook_secret,
+}
 
 
 def _validated(changes: UserChanges, allowed_hosts: Collection[str]) -> dict:
@@ -51,7 +76,40 @@ def _validated(changes: UserChanges, allowed_hosts: Collection[str]) -> dict:
         )
         # A new webhook gets a fresh start even if the old one was reported gone.
         values["webhook_dead_at"] = None
+    if changes.channels is not None:
+        values["channels"] = validate_channels(changes.channels)
+    for field, validate in _POLICY.items():
+        value = getattr(changes, field)
+        if value is not None:
+            values[field] = (
+                None if isinstance(value, str) and not value.strip() else validate(value)
+            )
+    if changes.webhook_url is not None:
+        url = changes.webhook_url.strip()
+        values["webhook_url"] = validate_generic_webhook_url(url, allowed_hosts) if url else None
     return values
+
+
+def _check_channels(current, values: dict) -> None:
+    """The chosen channels each have their destination, in the settings as they will be."""
+
+    def final(name: str):
+        return values[name] if name in values else (getattr(current, name) if current else None)
+
+    channels = final("channels")
+    chosen = channels.split(",") if channels else []
+    if "discord" in chosen and not final("discord_webhook_url"):
+        field = "discord_webhook" if "discord_webhook_url" in values else "channels"
+        raise InvalidSetting(field, "the discord channel needs a discord_webhook")
+    if "webhook" in chosen and not final("webhook_url"):
+        field = "webhook_url" if "webhook_url" in values else "channels"
+        raise InvalidSetting(field, "the webhook channel needs a webhook_url")
+    if "webhook" in chosen and not final("webhook_secret"):
+        field = "webhook_secret" if "webhook_secret" in values else "channels"
+        raise InvalidSetting(field, "the webhook channel needs a webhook_secret to sign with")
+    if "email" in chosen and "channels" in values:
+        # Picking email again undoes an earlier unsubscribe.
+        values["email_unsubscribed_at"] = None
 
 
 def add_user(
@@ -65,6 +123,7 @@ def add_user(
     email = validate_email(email)
     values = _validated(changes, allowed_hosts)
     values.setdefault("min_score", DEFAULT_MIN_SCORE)
+    _check_channels(None, values)
     if password_hash is not None:
         values["password_hash"] = password_hash
     if user_id_of(conn, email) is not None:
@@ -98,6 +157,7 @@ def update_user(
         raise InvalidSetting(
             "update", "nothing to change: give --prompt, --min-score or --discord-webhook"
         )
+    _check_channels(get_user(conn, email), values)
     result = conn.execute(
         users.update().where(users.c.email == email).values(updated_at=utcnow(), **values)
     )
@@ -115,6 +175,7 @@ def remove_user(conn: sa.Connection, email: str) -> None:
     # Deleted explicitly rather than by cascade, so it does not depend on the SQLite pragma.
     for table in (
         match_feedback,
+        digest_matches,
         notifications,
         match_failures,
         user_job_matches,
