@@ -24,7 +24,11 @@ from jobping_dagster.notify.checks import (
     high_score_matches_notified_exactly_once,
     notifications_are_flowing,
 )
-from jobping_dagster.notify.resources import DiscordResource, NotificationOutbox
+from jobping_dagster.notify.resources import (
+    DeliveryChannelsResource,
+    DiscordResource,
+    NotificationOutbox,
+)
 from jobping_dagster.notify.sensors import build_notification_sensor, notify_job
 from jobping_dagster.postings.assets import build_scraped_jobs
 from jobping_dagster.postings.partitions import daily_partitions, scrape_first_day, with_partitions
@@ -47,6 +51,16 @@ def build_resources(settings: Settings) -> dict:
         "llm": llm_from_settings(settings),
         "discord": DiscordResource(allowed_hosts=list(settings.webhook_allowed_hosts)),
         "outbox": NotificationOutbox(),
+        "delivery": DeliveryChannelsResource(
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            smtp_tls=settings.smtp_tls,
+            smtp_username=settings.smtp_username,
+            smtp_password=dg.EnvVar("JOBPING_SMTP_PASSWORD") if settings.smtp_password else None,
+            smtp_from=settings.smtp_from,
+            public_url=settings.public_url,
+            webhook_allowed_hosts=list(settings.webhook_allowed_hosts),
+        ),
         "prefilter": PrefilterResource(
             user_share=settings.prefilter_user_share,
             max_per_user=settings.prefilter_max_per_user,

@@ -12,7 +12,11 @@ from jobping_dagster.matching.store import load_pair_inputs, save_match
 from jobping_dagster.notify import sensors
 from jobping_dagster.notify.assets import notifications as notifications_asset
 from jobping_dagster.notify.checks import notifications_are_flowing
-from jobping_dagster.notify.resources import DiscordResource, NotificationOutbox
+from jobping_dagster.notify.resources import (
+    DeliveryChannelsResource,
+    DiscordResource,
+    NotificationOutbox,
+)
 from jobping_dagster.notify.sensors import build_notification_sensor
 from jobping_dagster_tests.builders import posting, research, store_postings, user
 
@@ -115,7 +119,11 @@ def test_no_second_drain_while_one_is_still_queued(engine, db_url):
         defs = dg.Definitions(
             assets=[notifications_asset],
             jobs=[sensors.notify_job],
-            resources={"app_db": AppDatabase(url=db_url), "discord": DiscordResource()},
+            resources={
+                "app_db": AppDatabase(url=db_url),
+                "discord": DiscordResource(),
+                "delivery": DeliveryChannelsResource(),
+            },
         )
         instance.create_run_for_job(defs.resolve_job_def("notify_job"))
         _score(engine, instance, f"u{alice}-j2", 95)  # the outbox changes meanwhile
@@ -141,7 +149,11 @@ def test_a_drain_that_failed_before_claiming_is_followed_by_another(
         defs = dg.Definitions(
             assets=[notifications_asset],
             jobs=[sensors.notify_job],
-            resources={"app_db": unreachable, "discord": DiscordResource()},
+            resources={
+                "app_db": unreachable,
+                "discord": DiscordResource(),
+                "delivery": DeliveryChannelsResource(),
+            },
         )
         drain = defs.resolve_job_def("notify_job").execute_in_process(
             instance=instance, tags={"dagster/run_key": request.run_key}, raise_on_error=False

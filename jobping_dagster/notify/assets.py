@@ -5,22 +5,26 @@ import dagster as dg
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.notify.outbox import drain, outbox_counts
-from jobping_dagster.notify.resources import DiscordResource
+from jobping_dagster.notify.resources import DeliveryChannelsResource, DiscordResource
 
 
 @dg.asset(
     deps=[dg.AssetDep("user_job_matches", partition_mapping=dg.AllPartitionMapping())],
     group_name="notifications",
-    kinds={"discord", "sql"},
+    kinds={"discord", "email", "sql"},
 )
 def notifications(
-    context: dg.AssetExecutionContext, app_db: AppDatabase, discord: DiscordResource
+    context: dg.AssetExecutionContext,
+    app_db: AppDatabase,
+    discord: DiscordResource,
+    delivery: DeliveryChannelsResource,
 ) -> dg.MaterializeResult:
-    """Delivers pending notifications of high-score matches: every one is recorded in the
-    `notifications` table, and sent to Discord when the user has a webhook. Each match is
-    notified once, however often this runs: rows are claimed before sending."""
+    """Delivers due notifications of high-score matches, digests and notices: every one is
+    recorded in the `notifications` table, and sent on the user's channels (Discord, email,
+    a signed webhook) as their policy says. Each row is delivered once, however often this
+    runs: rows are claimed before sending."""
     engine = app_db.engine()
-    outcomes = drain(engine, discord.sender().send, utcnow)
+    outcomes = drain(engine, discord.sender().send, utcnow, senders=delivery.senders())
     with engine.connect() as conn:
         totals = outbox_counts(conn)
     context.log.info(f"delivered this run: {dict(outcomes) or 'nothing due'}")

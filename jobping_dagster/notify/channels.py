@@ -251,4 +251,3 @@ def _page(title: str, body: str, score: int | None) -> str:
         f'<a href="{UNSUBSCRIBE_URL}" style="color:#57606a">Unsubscribe</a></p>'
         "</body></html>"
     )
-

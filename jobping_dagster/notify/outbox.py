@@ -80,7 +80,7 @@ def _user_for_update(conn: sa.Connection, user_id: int):
 def _already_notified(conn: sa.Connection, match_id: int) -> bool:
     instant = sa.select(notifications.c.id).where(notifications.c.match_id == match_id)
     digest = sa.select(digest_matches.c.match_id).where(digest_matches.c.match_id == match_id)
-    return conn.execute(sa.select(sa.exists(instant).or_(sa.exists(digest)))).scalar_one()
+    return conn.execute(sa.select(sa.or_(sa.exists(instant), sa.exists(digest)))).scalar_one()
 
 
 def ensure_unsubscribe_token(conn: sa.Connection, user) -> str:
