@@ -157,6 +157,7 @@ def scored_match(
                     message=f"{score}/100",
                     payloads={},
                     status=notified_status,
+                    channel="table" if notified_status == "recorded" else "discord",
                     created_at=now,
                 )
             )

@@ -38,6 +38,7 @@ SECRETS = {
     "OPENAI_API_KEY": "test-openai-key-SECRET-4f1b",
     "DAGSTER_PG_PASSWORD": "test-pg-password-SECRET-90ce",
     "JOBPING_DATABASE_URL": "postgresql+psycopg2://jobping:test-app-SECRET-77d2@db:5432/jobping",
+    "JOBPING_SMTP_PASSWORD": "test-smtp-password-SECRET-5e21",
 }
 # A secret of another application in the same account: not tagged, so not for JobPing runs.
 UNTAGGED = ("OTHER_APP_TOKEN", "test-other-app-SECRET-3a60")
@@ -70,6 +71,12 @@ DAEMON_ENV = {
     "JOBPING_PREFILTER_SHADOW_RATE": "",
     "JOBPING_PAIR_RETENTION_DAYS": "",
     "JOBPING_MAX_ACTIVE_MATCH_RUNS": "",
+    "JOBPING_SMTP_HOST": "smtp.example.com",
+    "JOBPING_SMTP_PORT": "",
+    "JOBPING_SMTP_USERNAME": "jobping",
+    "JOBPING_SMTP_TLS": "",
+    "JOBPING_SMTP_FROM": "",
+    "JOBPING_PUBLIC_URL": "https://jobping.example.com",
     "JOBPING_ECS_EXECUTION_ROLE_ARN": EXECUTION_ROLE,
     "JOBPING_ECS_LOG_GROUP": LOG_GROUP,
 }
