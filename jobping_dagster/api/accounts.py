@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -15,6 +15,7 @@ from jobping_dagster.api.security import (
     start_session,
 )
 from jobping_dagster.matching.wishes import current_wishes
+from jobping_dagster.notify.policy import chosen_channels
 from jobping_dagster.users.passwords import hash_password, password_matches, validate_password
 from jobping_dagster.users.store import (
     UserChanges,
@@ -24,7 +25,12 @@ from jobping_dagster.users.store import (
     remove_user,
     update_user,
 )
-from jobping_dagster.users.validation import InvalidSetting, mask_webhook, validate_email
+from jobping_dagster.users.validation import (
+    InvalidSetting,
+    mask_url,
+    mask_webhook,
+    validate_email,
+)
 
 router = APIRouter(prefix="/api", tags=["account"])
 
@@ -36,6 +42,14 @@ class Me(BaseModel):
     min_score: int
     discord_webhook: str | None = Field(description="Masked: the token is never shown")
     webhook_dead: bool = Field(description="Discord answered 404: the webhook is not called")
+    channels: list[str] = Field(description="discord, email, webhook; none: the table only")
+    instant_score: int = Field(description="At or above: at once; below: the daily digest")
+    quiet_hours: str | None = Field(description="HH:MM-HH:MM in timezone: instant waits")
+    timezone: str
+    daily_cap: int | None = Field(description="Instant messages a day at most")
+    webhook_url: str | None = Field(description="Masked: scheme and host only")
+    webhook_secret: str | None = Field(description="Masked: never shown")
+    email_unsubscribed: bool = Field(description="The email's unsubscribe link was used")
     created_at: datetime
 
     @classmethod
@@ -49,6 +63,14 @@ class Me(BaseModel):
             if user.discord_webhook_url
             else None,
             webhook_dead=user.webhook_dead_at is not None,
+            channels=list(chosen_channels(user)),
+            instant_score=user.instant_score if user.instant_score is not None else user.min_score,
+            quiet_hours=user.quiet_hours,
+            timezone=user.timezone or "UTC",
+            daily_cap=user.daily_cap,
+            webhook_url=mask_url(user.webhook_url) if user.webhook_url else None,
+            webhook_secret="****" if user.webhook_secret else None,
+            email_unsubscribed=user.email_unsubscribed_at is not None,
             created_at=user.created_at,
         )
 
@@ -61,9 +83,33 @@ class AccountSettings(BaseModel):
     prompt: str | None = Field(None, description="What you are looking for, in your words")
     min_score: StrictInt | None = Field(None, description="Notify at or above this score, 0-100")
     discord_webhook: str | None = Field(None, description="https://discord.com/api/webhooks/…")
+    channels: list[str] | None = Field(
+        None, description="Any of discord, email, webhook; [] for none (the table only)"
+    )
+    instant_score: StrictInt | Literal[""] | None = Field(
+        None, description="Send at once at or above this score, 0-100; below: the digest"
+    )
+    quiet_hours: str | None = Field(None, description="HH:MM-HH:MM, e.g. 22:00-07:00; '' none")
+    timezone: str | None = Field(None, description="IANA name, e.g. Europe/Berlin; '' UTC")
+    daily_cap: StrictInt | Literal[""] | None = Field(
+        None, description="Instant messages a day at most; '' no cap"
+    )
+    webhook_url: str | None = Field(None, description="https://…, signed with webhook_secret")
+    webhook_secret: str | None = Field(None, description="16-200 characters, never shown")
 
     def changes(self) -> UserChanges:
-        return UserChanges(self.prompt, self.min_score, self.discord_webhook)
+        return UserChanges(
+            self.prompt,
+            self.min_score,
+            self.discord_webhook,
+            channels=self.channels,
+            instant_score=self.instant_score,
+            quiet_hours=self.quiet_hours,
+            timezone=self.timezone,
+            daily_cap=self.daily_cap,
+            webhook_url=self.webhook_url,
+            webhook_secret=self.webhook_secret,
+        )
 
 
 class Registration(AccountSettings):
@@ -138,7 +184,9 @@ def me(user: CurrentUser) -> Me:
 @router.patch("/me", response_model=Me)
 def change_me(user: CurrentUser, request: Request, body: Annotated[AccountSettings, Body()]) -> Me:
     if body.model_dump(exclude_unset=True) == {}:
-        raise HTTPException(400, "nothing to change: give prompt, min_score or discord_webhook")
+        raise HTTPException(
+            400, "nothing to change: give prompt, min_score, discord_webhook or a delivery field"
+        )
     settings = request.app.state.settings
     with request.app.state.engine.begin() as conn:
         update_user(conn, user.email, body.changes(), settings.webhook_allowed_hosts)

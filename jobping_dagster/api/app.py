@@ -8,7 +8,16 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from jobping_dagster.api import accounts, errors, feedback, jobs, notifications, tokens, web
+from jobping_dagster.api import (
+    accounts,
+    errors,
+    feedback,
+    jobs,
+    notifications,
+    tokens,
+    unsubscribe,
+    web,
+)
 from jobping_dagster.api.dagster_runs import launch_pair_run
 from jobping_dagster.api.rate_limit import SlidingWindow
 from jobping_dagster.api.security import BodyLimit, SecurityHeaders
@@ -55,7 +64,7 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     errors.install(app)
-    for module in (accounts, jobs, notifications, feedback, web):
+    for module in (accounts, jobs, notifications, feedback, unsubscribe, web):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)

@@ -12,6 +12,7 @@ from jobping_dagster.cli.context import (
 )
 from jobping_dagster.cli.wishes import describe_user
 from jobping_dagster.llm.resources import llm_outside_dagster
+from jobping_dagster.notify.policy import chosen_channels
 from jobping_dagster.settings import Settings
 from jobping_dagster.users.passwords import hash_password, validate_password
 from jobping_dagster.users.store import (
@@ -22,7 +23,7 @@ from jobping_dagster.users.store import (
     set_password_hash,
     update_user,
 )
-from jobping_dagster.users.validation import mask_webhook
+from jobping_dagster.users.validation import mask_url, mask_webhook
 
 PROMPT_SHOWN_CHARS = 110
 
@@ -41,23 +42,45 @@ def user_settings(command):
         ),
         click.option("--min-score", help="Notify at or above this score, 0-100 (default 70)."),
         click.option("--discord-webhook", help="Discord webhook URL ('' removes it)."),
+        click.option(
+            "--channels",
+            help="Where to send: any of discord,email,webhook ('' none: the table only).",
+        ),
+        click.option(
+            "--instant-score",
+            help="Send at once at or above this score, 0-100; below it (down to min-score) "
+            "the daily digest ('' : min-score, everything at once).",
+        ),
+        click.option(
+            "--quiet-hours", help="HH:MM-HH:MM in the user's time zone, e.g. 22:00-07:00 ('' none)."
+        ),
+        click.option("--timezone", help="IANA time zone, e.g. Europe/Berlin ('' : UTC)."),
+        click.option(
+            "--daily-cap", help="Instant messages a day at most; more go to the digest ('' none)."
+        ),
+        click.option("--webhook-url", help="Generic webhook URL, https ('' removes it)."),
+        click.option(
+            "--webhook-secret", help="HMAC secret the webhook is signed with, 16+ characters."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _changes(prompt, min_score, discord_webhook) -> UserChanges:
-    return UserChanges(prompt=prompt, min_score=min_score, discord_webhook=discord_webhook)
+def _changes(prompt, min_score, discord_webhook, **policy) -> UserChanges:
+    return UserChanges(
+        prompt=prompt, min_score=min_score, discord_webhook=discord_webhook, **policy
+    )
 
 
 @users.command("add")
 @click.argument("email")
 @user_settings
 @with_settings
-def add(settings: Settings, email: str, prompt, min_score, discord_webhook) -> None:
+def add(settings: Settings, email: str, prompt, min_score, discord_webhook, **policy) -> None:
     """Add a user."""
-    changes = _changes(prompt, min_score, discord_webhook)
+    changes = _changes(prompt, min_score, discord_webhook, **policy)
     with app_engine(settings).begin() as conn:
         user_id = add_user(conn, email, changes, settings.webhook_allowed_hosts)
     click.echo(f"added user {user_id}: {normalized_email(email)}")
@@ -67,9 +90,9 @@ def add(settings: Settings, email: str, prompt, min_score, discord_webhook) -> N
 @click.argument("email")
 @user_settings
 @with_settings
-def update(settings: Settings, email: str, prompt, min_score, discord_webhook) -> None:
+def update(settings: Settings, email: str, prompt, min_score, discord_webhook, **policy) -> None:
     """Update a user."""
-    changes = _changes(prompt, min_score, discord_webhook)
+    changes = _changes(prompt, min_score, discord_webhook, **policy)
     with app_engine(settings).begin() as conn:
         update_user(conn, email, changes, settings.webhook_allowed_hosts)
     click.echo(f"updated {normalized_email(email)}")
@@ -114,6 +137,7 @@ def list_(settings: Settings) -> None:
         prompt = (user.prompt or "(no prompt: not matched)").replace("\n", " ")
         cut = "…" if len(prompt) > PROMPT_SHOWN_CHARS else ""
         click.echo(f"{user.id:>4}  {user.email}  min {user.min_score}  discord {webhook}")
+        click.echo(f"      {describe_policy(user)}")
         click.echo(f"      {prompt[:PROMPT_SHOWN_CHARS]}{cut}")
 
 
@@ -125,3 +149,22 @@ def show(settings: Settings, email: str) -> None:
     llm = llm_outside_dagster(settings)
     for line in describe_user(app_engine(settings), llm, normalized_email(email)):
         click.echo(line)
+
+
+def describe_policy(user) -> str:
+    """One line of the user's delivery policy, secrets masked."""
+    channels = ",".join(chosen_channels(user)) or "none (table only)"
+    parts = [f"channels {channels}"]
+    if user.email_unsubscribed_at:
+        parts.append("email unsubscribed")
+    instant = user.instant_score if user.instant_score is not None else user.min_score
+    parts.append(f"instant >= {instant}")
+    if user.daily_cap is not None:
+        parts.append(f"cap {user.daily_cap}/day")
+    if user.quiet_hours:
+        parts.append(f"quiet {user.quiet_hours}")
+    parts.append(f"tz {user.timezone or 'UTC'}")
+    if user.webhook_url:
+        secret = "secret set" if user.webhook_secret else "no secret"
+        parts.append(f"webhook {mask_url(user.webhook_url)} ({secret})")
+    return "  ".join(parts)
