@@ -24,6 +24,7 @@ import re
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid, parseaddr
 
 from jobping_dagster.notify.channels import UNSUBSCRIBE_URL
@@ -80,10 +81,12 @@ class EmailSender:
         message["List-Unsubscribe"] = f"<{link}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(payload["text"].replace(UNSUBSCRIBE_URL, link))
+        # Quoted-printable: SMTP refuses lines over 998 bytes, and the HTML is one line.
+        message.set_content(payload["text"].replace(UNSUBSCRIBE_URL, link), cte="quoted-printable")
         message.add_alternative(
             payload["html"].replace(UNSUBSCRIBE_URL, html.escape(link, quote=True)),
             subtype="html",
+            cte="quoted-printable",
         )
         return message
 
@@ -104,7 +107,7 @@ class EmailSender:
                 if code not in (250, 251):
                     return _answer(code, answer, "the mailbox refused the message")
                 phase = "data"
-                code, answer = smtp.data(message.as_bytes())
+                code, answer = smtp.data(message.as_bytes(policy=SMTP_POLICY))
                 if code != 250:
                     return _answer(code, answer, "the server refused the message")
                 phase = "done"
