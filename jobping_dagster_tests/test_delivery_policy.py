@@ -13,7 +13,7 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.db.schema import digest_matches, notifications
 from jobping_dagster.notify.checks import high_score_matches_notified_exactly_once
 from jobping_dagster.notify.model import DeliveryResult
-from jobping_dagster.notify.outbox import due_marker, drain, enqueue_notice
+from jobping_dagster.notify.outbox import drain, due_marker, enqueue_notice
 from jobping_dagster.notify.policy import Policy, digest_due_at, quiet_until
 from jobping_dagster.users.store import UserChanges, update_user
 from jobping_dagster.users.validation import InvalidSetting
