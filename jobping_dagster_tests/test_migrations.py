@@ -178,3 +178,92 @@ def test_upgrading_a_database_with_data_from_the_first_revision_keeps_every_row(
         }
     engine.dispose()
     assert counts == dict.fromkeys(counts, 1)
+
+
+def test_0008_keeps_every_notification_and_gives_waiting_ones_their_channel(db_url):
+    """0008 rebuilds `notifications` (one row per match and channel) and adds the policy
+    columns to `users` in place: every row is kept, with its id, and a row still waiting
+    without a channel gets the one delivery would have chosen."""
+    engine = create_app_engine(db_url)
+    _upgrade(engine, "0007")
+    old = sa.MetaData()
+    old.reflect(engine)
+    tables = old.tables
+    now = utcnow()
+    store_postings(engine, [posting(1), posting(2), posting(3)], now)
+    research(engine, "acme", now)
+    with engine.begin() as conn:
+        hook = conn.execute(
+            tables["users"].insert(),
+            {
+                "email": "hook@example.com",
+                "discord_webhook_url": "https://discord.com/api/webhooks/1/t",
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).inserted_primary_key[0]
+        plain = conn.execute(
+            tables["users"].insert(),
+            {"email": "plain@example.com", "created_at": now, "updated_at": now},
+        ).inserted_primary_key[0]
+        for user_id, job_id, status, channel in [
+            (hook, 1, "pending", None),
+            (hook, 2, "sent", "discord"),
+            (plain, 3, "retry", None),
+        ]:
+            match_id = conn.execute(
+                tables["user_job_matches"].insert(),
+                {
+                    "user_id": user_id,
+                    "job_id": job_id,
+                    "partition_key": f"u{user_id}-j{job_id}",
+                    "score": 90,
+                    "analysis": {"explanation": "fits", "pros": [], "cons": []},
+                    "model": "test",
+                    "prompt_version": "v",
+                    "user_prompt_hash": "h",
+                    "notify_threshold": 70,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            ).inserted_primary_key[0]
+            conn.execute(
+                tables["notifications"].insert(),
+                {
+                    "id": 10 * job_id,
+                    "match_id": match_id,
+                    "user_id": user_id,
+                    "job_id": job_id,
+                    "score": 90,
+                    "message": "90/100",
+                    "payloads": {},
+                    "status": status,
+                    "channel": channel,
+                    "attempts": 1,
+                    "created_at": now,
+                },
+            )
+    _upgrade(engine, "head")
+    with engine.begin() as conn:
+        kept = conn.execute(
+            sa.select(
+                notifications.c.id, notifications.c.status, notifications.c.channel,
+                notifications.c.kind,
+            ).order_by(notifications.c.id)
+        ).all()  # fmt: skip
+        users_kept = conn.execute(sa.select(sa.func.count()).select_from(sa.table("users")))
+        assert users_kept.scalar() == 2
+        # New rows continue after the copied ids (PostgreSQL's sequence was moved on).
+        new_id = conn.execute(
+            notifications.insert().values(
+                user_id=plain, kind="notice", channel="table", dedup_key="notice:x",
+                message="m", payloads={}, status="pending", created_at=now,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+    engine.dispose()
+    assert [tuple(row) for row in kept] == [
+        (10, "pending", "discord", "instant"),
+        (20, "sent", "discord", "instant"),
+        (30, "retry", "table", "instant"),
+    ]
+    assert new_id > 30
