@@ -94,6 +94,7 @@ def build_email(view: NotificationView) -> dict:
         f'<tr><td style="padding:4px 16px 4px 0;color:#57606a">{_h(name)}</td>'
         f'<td style="padding:4px 0"><strong>{_h(value)}</strong></td></tr>'
         for name, value in facts
+        if name != "Score"  # the badge shows it
     )
     body = [
         f'<h1 style="font-size:22px;margin:0 0 4px">{_h(item["title"])}</h1>',
@@ -118,7 +119,8 @@ def build_digest(channel: str, day: date, items: list[dict]) -> dict:
     items = sorted(items, key=lambda i: -i["score"])
     count = len(items)
     noun = "match" if count == 1 else "matches"
-    title = f"Your JobPing digest for {day.isoformat()}: {count} {noun}"
+    heading = f"Your matches of {day.strftime('%A')} {day.day} {day.strftime('%B %Y')}"
+    title = f"{heading}: {count} {noun}"
     if channel == "webhook":
         return {"type": "digest", "day": day.isoformat(), "matches": items}
     if channel == "discord":
@@ -131,7 +133,7 @@ def build_digest(channel: str, day: date, items: list[dict]) -> dict:
             lines.append(f"…and {count - DIGEST_DISCORD_ITEMS} more in JobPing")
         return {
             "content": _truncate(title, 300),
-            "embeds": [{"title": "Today's matches", "description": "\n".join(lines)[:4000]}],
+            "embeds": [{"title": heading, "description": "\n".join(lines)[:4000]}],
             "allowed_mentions": {"parse": []},
         }
     if channel == "email":
@@ -163,9 +165,9 @@ def build_digest(channel: str, day: date, items: list[dict]) -> dict:
                 + "</td></tr>"
             )
         body = (
-            f'<h1 style="font-size:22px;margin:0 0 4px">Today\'s matches</h1>'
-            f'<p style="margin:0 0 12px;color:#57606a">{_h(day.isoformat())} · {count} {noun},'
-            " best first</p>"
+            f'<h1 style="font-size:22px;margin:0 0 4px">{_h(heading)}</h1>'
+            f'<p style="margin:0 0 12px;color:#57606a">{count} {noun} for your daily digest,'
+            " best first (scores out of 100)</p>"
             f'<table role="presentation" style="border-collapse:collapse;width:100%">'
             f"{''.join(cards)}</table>"
         )
