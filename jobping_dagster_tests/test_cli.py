@@ -116,3 +116,46 @@ def test_help_works_whatever_the_settings(env, capsys, monkeypatch):
     assert "rerun" in capsys.readouterr().out
     assert main(["status"]) == 2
     assert capsys.readouterr().err.startswith("error: JOBPING_LLM")
+
+
+def test_delivery_policy_from_the_cli_shown_masked(env, capsys, monkeypatch):
+    monkeypatch.setenv("JOBPING_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1:9")
+    secret = "cli-webhook-secret-SECRET-0042"
+    hook = "http://127.0.0.1:9/hooks/private-path-token"
+    assert main(["users", "add", "ann@example.com", "--prompt", "python"]) == 0
+    assert (
+        main(
+            [
+                "users", "update", "ann@example.com", "--channels", "email,webhook",
+                "--webhook-url", hook, "--webhook-secret", secret, "--instant-score", "85",
+                "--quiet-hours", "22:00-07:00", "--timezone", "Europe/Berlin",
+                "--daily-cap", "5",
+            ]
+        )
+        == 0
+    )  # fmt: skip
+    capsys.readouterr()
+    assert main(["users", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "channels email,webhook" in listed and "instant >= 85" in listed
+    assert "cap 5/day" in listed and "quiet 22:00-07:00" in listed and "Europe/Berlin" in listed
+    assert secret not in listed and "private-path-token" not in listed
+    assert "webhook http://127.0.0.1/… (secret set)" in listed
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--timezone", "Mars/Olympus"], "timezone"),
+        (["--quiet-hours", "22:00-22:00"], "quiet_hours"),
+        (["--daily-cap", "-1"], "daily_cap"),
+        (["--instant-score", "101"], "instant_score"),
+        (["--channels", "pager"], "channels"),
+        (["--channels", "webhook"], "channels"),
+        (["--webhook-url", "https://127.0.0.1/x"], "webhook_url"),
+        (["--webhook-url", "https://169.254.169.254/latest/meta-data"], "webhook_url"),
+    ],
+)
+def test_bad_policy_is_refused_naming_the_field(env, capsys, args, field):
+    assert main(["users", "add", "bob@example.com", *args]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {field}")

@@ -155,7 +155,9 @@ def update_user(
     values = _validated(changes, allowed_hosts)
     if not values:
         raise InvalidSetting(
-            "update", "nothing to change: give --prompt, --min-score or --discord-webhook"
+            "update",
+            "nothing to change: give --prompt, --min-score, --discord-webhook or a delivery"
+            " option (--channels, --instant-score, --quiet-hours, ...)",
         )
     _check_channels(get_user(conn, email), values)
     result = conn.execute(
