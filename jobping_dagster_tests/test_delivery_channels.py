@@ -328,3 +328,18 @@ def test_secrets_are_masked_in_the_api_and_policy_is_settable(engine, tmp_path, 
             assert refused.json()["detail"][0]["loc"][-1] == field, refused.text
         cleared = client.patch("/api/me", headers=headers, json={"daily_cap": "", "channels": []})
         assert cleared.json()["daily_cap"] is None and cleared.json()["channels"] == []
+
+
+def test_the_access_log_never_shows_an_unsubscribe_token(engine, tmp_path, caplog):
+    import logging
+
+    token = "T0ken-that-must-not-be-logged-123456"
+    with api_client(engine, tmp_path) as client:
+        client.get(f"/unsubscribe/{token}")
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", f"/unsubscribe/{token}?x=1", "1.1", 200), None,
+    )  # fmt: skip
+    for log_filter in logging.getLogger("uvicorn.access").filters:
+        log_filter.filter(record)
+    assert token not in record.getMessage() and "/unsubscribe/****" in record.getMessage()

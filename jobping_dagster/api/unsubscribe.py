@@ -12,6 +12,7 @@ The token never appears in an answer, and pages are not cached nor sent as a ref
 from __future__ import annotations
 
 import html
+import logging
 import re
 
 import sqlalchemy as sa
@@ -25,6 +26,29 @@ from jobping_dagster.users.validation import mask_email
 router = APIRouter(tags=["unsubscribe"])
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_IN_PATH_RE = re.compile(r"/unsubscribe/[^/?#\s\"]+")
+
+
+class _RedactTokens(logging.Filter):
+    """Keeps unsubscribe tokens out of uvicorn's access log: the path is logged with the
+    token replaced (the access line is written after the answer, so installing this in the
+    first request's handler covers that request too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _IN_PATH_RE.sub("/unsubscribe/****", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _IN_PATH_RE.sub("/unsubscribe/****", record.msg)
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactTokens) for f in access.filters):
+        access.addFilter(_RedactTokens())
 
 
 def _user(request: Request, token: str):
@@ -62,6 +86,7 @@ def _unknown() -> HTMLResponse:
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 def confirm(token: str, request: Request) -> HTMLResponse:
     """A confirmation page; changes nothing."""
+    _redact_access_log()
     user = _user(request, token)
     if user is None:
         return _unknown()
@@ -80,6 +105,7 @@ def confirm(token: str, request: Request) -> HTMLResponse:
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe(token: str, request: Request) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe (and the confirmation page's button)."""
+    _redact_access_log()
     user = _user(request, token)
     if user is None:
         return _unknown()
