@@ -18,6 +18,7 @@ from jobping_dagster.users.passwords import hash_password, validate_password
 from jobping_dagster.users.store import (
     UserChanges,
     add_user,
+    get_user,
     list_users,
     remove_user,
     set_password_hash,
@@ -147,8 +148,13 @@ def list_(settings: Settings) -> None:
 def show(settings: Settings, email: str) -> None:
     """A user's settings and what JobPing understood of the prompt."""
     llm = llm_outside_dagster(settings)
-    for line in describe_user(app_engine(settings), llm, normalized_email(email)):
+    engine = app_engine(settings)
+    for line in describe_user(engine, llm, normalized_email(email)):
         click.echo(line)
+    with engine.connect() as conn:
+        user = get_user(conn, normalized_email(email))
+    if user is not None:
+        click.echo(f"delivery: {describe_policy(user)}")
 
 
 def describe_policy(user) -> str:
