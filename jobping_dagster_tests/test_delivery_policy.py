@@ -249,3 +249,36 @@ def test_the_once_only_check_fails_for_a_match_both_instant_and_in_a_digest(engi
             )
         )  # fmt: skip
     assert not high_score_matches_notified_exactly_once(AppDatabase(url=str(engine.url))).passed
+
+
+def test_digests_on_discord_and_by_email_are_one_message_each(engine, postings):
+    from jobping_dagster.notify.discord import DiscordWebhookSender
+    from jobping_dagster_tests.fakes.discord_server import FakeDiscord
+    from jobping_dagster_tests.fakes.receivers import FakeSMTP
+    from jobping_dagster_tests.test_delivery_channels import email_sender
+
+    with FakeDiscord() as discord, FakeSMTP() as smtp:
+        both = user(
+            engine,
+            "both@example.com",
+            channels="discord,email",
+            discord_webhook=discord.webhook_url("1001"),
+            allowed_hosts={discord.host},
+            instant_score=95,
+        )
+        match(engine, both, 1, 75)
+        match(engine, both, 2, 88)
+        sender = DiscordWebhookSender(allowed_hosts={discord.host})
+        senders = {"email": email_sender(smtp.port).send}
+        morning = datetime(2026, 12, 5, 8, 0)
+        assert drain(engine, sender.send, lambda: morning, senders=senders) == {"sent": 2}
+        assert drain(engine, sender.send, lambda: morning, senders=senders) == {}
+
+        (posted,) = discord.messages("1001")
+        assert posted["content"] == "Your matches of Friday 4 December 2026: 2 matches"
+        lines = posted["embeds"][0]["description"].splitlines()
+        assert lines[0].startswith("**88**") and lines[1].startswith("**75**")
+        (mail,) = smtp.messages
+        assert mail["Subject"] == "Your matches of Friday 4 December 2026: 2 matches"
+        text = mail.get_body(("plain",)).get_content()
+        assert text.index("88/100") < text.index("75/100")
