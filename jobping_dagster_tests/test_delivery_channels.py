@@ -343,3 +343,18 @@ def test_the_access_log_never_shows_an_unsubscribe_token(engine, tmp_path, caplo
     for log_filter in logging.getLogger("uvicorn.access").filters:
         log_filter.filter(record)
     assert token not in record.getMessage() and "/unsubscribe/****" in record.getMessage()
+
+
+def test_a_receiver_failing_every_time_is_given_up_with_the_reason(engine, postings, receiver):
+    hook = hook_user(engine, receiver)
+    match(engine, hook, 1, 90)
+    receiver.script.extend([500] * MAX_DELIVERY_ATTEMPTS)
+    senders = {"webhook": SignedWebhookSender(allowed_hosts={receiver.host}).send}
+    clock = [NOW]
+    for _ in range(MAX_DELIVERY_ATTEMPTS + 2):
+        drain(engine, no_discord, lambda: clock[0], senders=senders)
+        clock[0] += timedelta(hours=2)
+    (row,) = rows(engine)
+    assert (row.status, row.attempts) == ("failed", MAX_DELIVERY_ATTEMPTS)
+    assert row.last_error == f"gave up after {MAX_DELIVERY_ATTEMPTS} attempts: HTTP 500"
+    assert receiver.requests == MAX_DELIVERY_ATTEMPTS and receiver.accepted == []
