@@ -1,4 +1,5 @@
-"""Checks for the settings a user gives us: email, wish-list prompt, minimum score, webhook.
+"""Checks for the settings a user gives us: email, wish-list prompt, minimum score, webhooks,
+and the delivery policy (channels, instant band, quiet hours, time zone, daily cap).
 
 A webhook URL carries a secret token, so nothing here ever puts the URL (or its token) into an
 error message; use `mask_webhook` to show one.
@@ -6,9 +7,12 @@ error message; use `mask_webhook` to show one.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Collection
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_PROMPT_CHARS = 4000
 MAX_EMAIL_CHARS = 254  # the longest address SMTP can carry (RFC 5321)
@@ -275,8 +279,6 @@ def validate_quiet_hours(value: object) -> str:
 
 def validate_timezone(value: object) -> str:
     """An IANA time zone name, e.g. Europe/Berlin."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_+/-]{1,64}", value.strip()):
         raise InvalidSetting("timezone", "must be an IANA time zone like Europe/Berlin")
     name = value.strip()
@@ -322,9 +324,6 @@ def resolve_public(host: str, port: int, allowed: bool, resolve=None) -> list[st
     """Every address `host` resolves to, each checked: refuses (UnsafeAddress) when one is
     private, loopback, link-local, multicast, reserved or unspecified, unless the operator
     allowed the host. A caller connects only to an address returned here."""
-    import ipaddress
-    import socket
-
     resolve = resolve or socket.getaddrinfo
     try:
         infos = resolve(host, port, type=socket.SOCK_STREAM)
