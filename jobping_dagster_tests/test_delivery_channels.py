@@ -358,3 +358,49 @@ def test_a_receiver_failing_every_time_is_given_up_with_the_reason(engine, posti
     assert (row.status, row.attempts) == ("failed", MAX_DELIVERY_ATTEMPTS)
     assert row.last_error == f"gave up after {MAX_DELIVERY_ATTEMPTS} attempts: HTTP 500"
     assert receiver.requests == MAX_DELIVERY_ATTEMPTS and receiver.accepted == []
+
+
+def test_starttls_and_authentication_from_the_settings(engine, postings, tmp_path):
+    ann = user(engine, "ann@example.com", channels="email")
+    match(engine, ann, 1, 90)
+    match(engine, ann, 2, 91)
+    with FakeSMTP(login=("jobping", SMTP_PASSWORD), tmp_dir=tmp_path) as smtp:
+        wrong = EmailSender(
+            "127.0.0.1", smtp.port, "jobs@jobping.test", "https://jobping.test",
+            tls="starttls", username="jobping", password="not-the-password-SECRET",
+            ssl_context=smtp.client_context, timeout_seconds=5,
+        )  # fmt: skip
+        right = EmailSender(
+            "127.0.0.1", smtp.port, "jobs@jobping.test", "https://jobping.test",
+            tls="starttls", username="jobping", password=SMTP_PASSWORD,
+            ssl_context=smtp.client_context, timeout_seconds=5,
+        )  # fmt: skip
+        recipient_rows = rows(engine)
+        first = wrong.send(
+            _recipient(engine, recipient_rows[0].id), recipient_rows[0].payloads["email"]
+        )
+        assert first.status == "failed", first.error
+        assert "authentication refused (535)" in first.error
+        assert "SECRET" not in first.error
+        assert drain(engine, no_discord, lambda: NOW, senders={"email": right.send}) == {"sent": 2}
+        assert len(smtp.messages) == 2
+
+
+def _recipient(engine, notification_id: int):
+    from jobping_dagster.notify.outbox import Recipient
+
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users)).one()
+    return Recipient(notification_id, row.email, row.unsubscribe_token, None, None)
+
+
+def test_implicit_tls(engine, postings, tmp_path):
+    ann = user(engine, "ann@example.com", channels="email")
+    match(engine, ann, 1, 90)
+    with FakeSMTP(tmp_dir=tmp_path, implicit_tls=True) as smtp:
+        sender = EmailSender(
+            "127.0.0.1", smtp.port, "jobs@jobping.test", "https://jobping.test", tls="ssl",
+            ssl_context=smtp.client_context, timeout_seconds=5,
+        )  # fmt: skip
+        assert drain(engine, no_discord, lambda: NOW, senders={"email": sender.send}) == {"sent": 1}
+        assert len(smtp.messages) == 1

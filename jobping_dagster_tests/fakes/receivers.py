@@ -43,12 +43,52 @@ class _SMTPHandler:
 
 
 class FakeSMTP:
-    def __init__(self):
+    """`login`: (user, password) makes the server require STARTTLS and AUTH, with a
+    self-signed certificate for 127.0.0.1 (`client_context` trusts it); `implicit_tls`
+    serves TLS from the first byte instead."""
+
+    def __init__(
+        self, login: tuple[str, str] | None = None, tmp_dir=None, implicit_tls: bool = False
+    ):
         self.messages: list = []
         self.envelopes: list = []
         self.refuse_rcpt: str | None = None
         self.port = free_port()
-        self._controller = Controller(_SMTPHandler(self), hostname="127.0.0.1", port=self.port)
+        self.client_context = None
+        options: dict = {}
+        if login is not None:
+            server_context, self.client_context = _tls_contexts(tmp_dir)
+
+            def authenticator(server, session, envelope, mechanism, data):
+                from aiosmtpd.smtp import AuthResult, LoginPassword
+
+                ok = (
+                    isinstance(data, LoginPassword)
+                    and (
+                        data.login.decode(),
+                        data.password.decode(),
+                    )
+                    == login
+                )
+                return AuthResult(success=ok, handled=False)
+
+            options = {
+                "tls_context": server_context,
+                "require_starttls": True,
+                "auth_required": True,
+                "authenticator": authenticator,
+            }
+        controller_options: dict = {}
+        if implicit_tls:  # "ssl": TLS from the first byte (port 465 style)
+            server_context, self.client_context = _tls_contexts(tmp_dir)
+            controller_options["ssl_context"] = server_context
+        self._controller = Controller(
+            _SMTPHandler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            **options,
+            **controller_options,
+        )
 
     def __enter__(self) -> FakeSMTP:
         self._controller.start()
@@ -56,6 +96,53 @@ class FakeSMTP:
 
     def __exit__(self, *exc) -> None:
         self._controller.stop()
+
+
+def _tls_contexts(tmp_dir):
+    """A self-signed certificate for 127.0.0.1: the server's context and a client's that
+    trusts it."""
+    import datetime
+    import ipaddress
+    import ssl
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = Path(tmp_dir)
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_path, key_path)
+    client = ssl.create_default_context(cafile=str(cert_path))
+    return server, client
 
 
 class FakeReceiver:
