@@ -404,3 +404,22 @@ def test_implicit_tls(engine, postings, tmp_path):
         )  # fmt: skip
         assert drain(engine, no_discord, lambda: NOW, senders={"email": sender.send}) == {"sent": 1}
         assert len(smtp.messages) == 1
+
+
+def test_https_to_a_pinned_address_checks_the_certificate(engine, postings, tmp_path):
+    with FakeReceiver(SECRET, readme_verify(), tls_dir=tmp_path) as tls_receiver:
+        hook = hook_user(engine, tls_receiver)
+        match(engine, hook, 1, 90)
+        trusting = SignedWebhookSender(allowed_hosts={tls_receiver.host})
+        trusting.ssl_context = tls_receiver.client_context
+        untrusting = SignedWebhookSender(allowed_hosts={tls_receiver.host})
+
+        assert drain(engine, no_discord, lambda: NOW, senders={"webhook": untrusting.send}) == {
+            "retry": 1
+        }  # a certificate JobPing does not trust: nothing is sent
+        assert tls_receiver.requests == 0
+        later = NOW + timedelta(minutes=5)
+        assert drain(engine, no_discord, lambda: later, senders={"webhook": trusting.send}) == {
+            "sent": 1
+        }
+        assert len(tls_receiver.accepted) == 1

@@ -146,7 +146,10 @@ def _tls_contexts(tmp_dir):
 
 
 class FakeReceiver:
-    def __init__(self, secret: str, verify):
+    """`tls_dir`: serve https with a self-signed certificate for 127.0.0.1 written there
+    (`client_context` trusts it)."""
+
+    def __init__(self, secret: str, verify, tls_dir=None):
         self.secret = secret
         self.verify = verify
         self.accepted: list[tuple[dict, bytes]] = []
@@ -179,9 +182,15 @@ class FakeReceiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        self.client_context = None
+        scheme = "http"
+        if tls_dir is not None:
+            server_context, self.client_context = _tls_contexts(tls_dir)
+            self._server.socket = server_context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
         self.port = self._server.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://127.0.0.1:{self.port}/hooks/jobping?source=test"
+        self.url = f"{scheme}://127.0.0.1:{self.port}/hooks/jobping?source=test"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> FakeReceiver:
