@@ -9,6 +9,7 @@ from jobping_dagster.companies.checks import company_info_in_use_is_fresh
 from jobping_dagster.companies.sensors import build_company_research_sensor, research_job
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.prices import format_prices
 from jobping_dagster.llm.resources import llm_from_settings
 from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.matching.candidate_assets import match_candidates, prefilter_recall_estimate
@@ -55,6 +56,7 @@ def build_resources(settings: Settings) -> dict:
             min_relevance=settings.prefilter_min_relevance,
             pair_retention_days=settings.pair_retention_days,
             max_active_match_runs=settings.max_active_match_runs,
+            llm_prices=format_prices(settings.llm_prices),
         ),
     }
 

@@ -47,6 +47,13 @@ def parse_prices(text: str) -> dict[str, Price]:
     return prices
 
 
+def format_prices(prices: Mapping[str, Price]) -> str:
+    """The text parse_prices reads back."""
+    return ", ".join(
+        f"{model}={p.input:g}/{p.cached_input:g}/{p.output:g}" for model, p in prices.items()
+    )
+
+
 def price_for(model: str, prices: Mapping[str, Price]) -> Price | None:
     """The model's price: its own entry, else the longest entry it starts with (the API
     answers "gpt-4o-mini-2024-07-18" for "gpt-4o-mini"); None when nobody priced it."""
