@@ -4,6 +4,7 @@ settings choose. Holds no logic of its own."""
 import dagster as dg
 
 from jobping_dagster import code_server
+from jobping_dagster.account.assets import account_job, build_daily_account, daily_account_schedule
 from jobping_dagster.companies.assets import company_info
 from jobping_dagster.companies.checks import company_info_in_use_is_fresh
 from jobping_dagster.companies.sensors import build_company_research_sensor, research_job
@@ -113,6 +114,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         *with_partitions([match_candidates], days),
         notifications,
         *_llm_assets(settings),
+        build_daily_account(days, format_prices(settings.llm_prices)),
     ]
 
 
@@ -120,8 +122,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=build_assets(settings),
         asset_checks=CHECKS,
-        jobs=[scrape_job, research_job, selection_job, match_job, notify_job, asset_checks_job],
-        schedules=[build_scrape_schedule(settings.scrape_cron)],
+        jobs=[
+            scrape_job,
+            research_job,
+            selection_job,
+            match_job,
+            notify_job,
+            account_job,
+            asset_checks_job,
+        ],
+        schedules=[build_scrape_schedule(settings.scrape_cron), daily_account_schedule],
         sensors=build_sensors(settings),
         resources=build_resources(settings),
     )
