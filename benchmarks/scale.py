@@ -40,6 +40,7 @@ from jobping_dagster.db.schema import companies, jobs, match_candidates, user_jo
 from jobping_dagster.llm.local.scorer import LocalScorer
 from jobping_dagster.llm.local.wish_reader import LOCAL_WISHES_PARSER, read_wishes_locally
 from jobping_dagster.llm.models import CompanyProfile, JobForScoring
+from jobping_dagster.llm.resources import LocalLLMResource
 from jobping_dagster.matching.assets import pair_partitions_def
 from jobping_dagster.matching.candidates import candidate_jobs, users_with_prompt
 from jobping_dagster.matching.cascade import CascadeConfig
@@ -209,7 +210,7 @@ def simulate(
             ],
         )
     config = prefilter.cascade_config()
-    reader = WishReader(read_wishes_locally, LOCAL_WISHES_PARSER, read_wishes_locally)
+    reader = WishReader(LocalLLMResource().read_wishes, LOCAL_WISHES_PARSER, read_wishes_locally)
     resources = {"app_db": AppDatabase(url=app_url), "prefilter": prefilter}
     tick_seconds, per_day_calls, selection_seconds = [], [], []
     today = now.date()

@@ -4,11 +4,13 @@ settings choose. Holds no logic of its own."""
 import dagster as dg
 
 from jobping_dagster import code_server
+from jobping_dagster.account.assets import account_job, build_daily_account, daily_account_schedule
 from jobping_dagster.companies.assets import company_info
 from jobping_dagster.companies.checks import company_info_in_use_is_fresh
 from jobping_dagster.companies.sensors import build_company_research_sensor, research_job
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.prices import format_prices
 from jobping_dagster.llm.resources import llm_from_settings
 from jobping_dagster.matching.assets import user_job_matches
 from jobping_dagster.matching.candidate_assets import match_candidates, prefilter_recall_estimate
@@ -69,6 +71,7 @@ def build_resources(settings: Settings) -> dict:
             min_relevance=settings.prefilter_min_relevance,
             pair_retention_days=settings.pair_retention_days,
             max_active_match_runs=settings.max_active_match_runs,
+            llm_prices=format_prices(settings.llm_prices),
         ),
     }
 
@@ -125,6 +128,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         *with_partitions([match_candidates], days),
         notifications,
         *_llm_assets(settings),
+        build_daily_account(days, format_prices(settings.llm_prices)),
     ]
 
 
@@ -132,8 +136,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=build_assets(settings),
         asset_checks=CHECKS,
-        jobs=[scrape_job, research_job, selection_job, match_job, notify_job, asset_checks_job],
-        schedules=[build_scrape_schedule(settings.scrape_cron)],
+        jobs=[
+            scrape_job,
+            research_job,
+            selection_job,
+            match_job,
+            notify_job,
+            account_job,
+            asset_checks_job,
+        ],
+        schedules=[build_scrape_schedule(settings.scrape_cron), daily_account_schedule],
         sensors=build_sensors(settings),
         resources=build_resources(settings),
     )

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 
 from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
+from jobping_dagster.llm.ledger import record_usage
+from jobping_dagster.llm.usage import UsageLog
 from jobping_dagster.retries import describe_next_attempt, failure_reason, is_retryable
 
 Unit = TypeVar("Unit")
@@ -30,8 +32,13 @@ class LLMBatch(Generic[Unit, Result]):
 
     # Plural, for messages and the failure's metadata: "companies", "pairs".
     noun: str
-    # The LLM request for one unit (runs in a worker thread).
-    call: Callable[[Unit], Result]
+    # The LLM request for one unit (runs in a worker thread); it appends what each answered
+    # call used to the log it is given.
+    call: Callable[[Unit, UsageLog], Result]
+    # The cost ledger's stage ("score", "research") and whom a unit's calls were for:
+    # record_usage's keywords (user_id, job_id, company_key).
+    stage: str
+    about: Callable[[str, Unit], dict]
     # Writes one result inside its transaction; returns its materialization's metadata.
     save: Callable[[sa.Connection, str, Unit, Result, datetime], dict]
     # Counts a failed attempt and schedules the next, called as
@@ -48,11 +55,16 @@ def run_llm_batch(
     failures: dict[str, str],
 ) -> Iterator[dg.AssetMaterialization]:
     """Calls the LLM for every unit (partition key -> input) and yields one materialization
-    per saved result. Adds each failure to `failures` (key -> reason)."""
-    for key, result, error in map_concurrently(batch.call, units.items(), max_concurrency):
+    per saved result. Adds each failure to `failures` (key -> reason). What each call used
+    goes to the cost ledger in the transaction of its result or of its failure."""
+    usage: dict[str, UsageLog] = {key: [] for key in units}
+    work = ((key, (unit, usage[key])) for key, unit in units.items())
+    for key, result, error in map_concurrently(_call(batch), work, max_concurrency):
+        now = utcnow()
         if error is None:
             with engine.begin() as conn:
-                metadata = batch.save(conn, key, units[key], result, utcnow())
+                metadata = batch.save(conn, key, units[key], result, now)
+                _account(conn, batch, key, units[key], usage[key], now)
             yield dg.AssetMaterialization(
                 asset_key=context.asset_key, partition=key, metadata=metadata
             )
@@ -60,10 +72,23 @@ def run_llm_batch(
         reason = failure_reason(error)
         with engine.begin() as conn:
             attempts, next_at = batch.record_failure(
-                conn, key, error=reason, retryable=is_retryable(error), now=utcnow()
+                conn, key, error=reason, retryable=is_retryable(error), now=now
             )
+            _account(conn, batch, key, units[key], usage[key], now)
         failures[key] = f"{reason} (attempt {attempts}; {describe_next_attempt(next_at, utcnow())})"
         context.log.warning(f"{key} failed: {failures[key]}")
+
+
+def _call(batch: LLMBatch):
+    def call(unit_and_usage):
+        unit, usage = unit_and_usage
+        return batch.call(unit, usage)
+
+    return call
+
+
+def _account(conn, batch: LLMBatch, key: str, unit, usage: UsageLog, now: datetime) -> None:
+    record_usage(conn, batch.stage, usage, now, **batch.about(key, unit))
 
 
 def fail_if_any(failures: dict[str, str], total: int, noun: str) -> None:

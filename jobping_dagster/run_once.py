@@ -15,6 +15,7 @@ from datetime import date
 
 import dagster as dg
 
+from jobping_dagster.account.assets import ACCOUNT_JOB
 from jobping_dagster.partition_status import ACTIVE_RUN_STATUSES
 from jobping_dagster.wording import plural
 
@@ -61,6 +62,8 @@ def run_once(
     for sensor in map(defs.resolve_sensor_def, SENSOR_NAMES):
         ticks = _drive_sensor(defs, instance, sensor, report, run_config)
         on_step(f"{sensor.name}: {plural(ticks, 'tick')}, runs so far {dict(report.runs)}")
+    # The day's account, now that the pass is done (`jobping stats` prints it).
+    execute_run(defs, instance, ACCOUNT_JOB, scrape, report, run_config)
     return report
 
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from jobping_dagster.llm.prices import DEFAULT_PRICES, Price, parse_prices
 from jobping_dagster.users.validation import parse_allowed_hosts
 
 JOB_SOURCES = ("sample", "jobspy")
@@ -45,6 +46,12 @@ def _choice(choices: tuple[str, ...]):
         return word
 
     return BeforeValidator(check)
+
+
+def _prices(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_prices(value)
+    return value
 
 
 def _allowed_hosts(value: Any) -> Any:
@@ -86,6 +93,11 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = _env("OPENAI_API_KEY")
     openai_model: str = _env("JOBPING_OPENAI_MODEL", "gpt-4o-mini")
     openai_base_url: str | None = _env("OPENAI_BASE_URL")
+    # USD per million tokens per model, "model=input/cached/output, ...": the cost ledger's
+    # dollars and the users' monthly budgets (llm/prices.py).
+    llm_prices: Annotated[dict[str, Price], BeforeValidator(_prices)] = _env(
+        "JOBPING_LLM_PRICES", DEFAULT_PRICES
+    )
     webhook_allowed_hosts: Annotated[tuple[str, ...], BeforeValidator(_allowed_hosts)] = _env(
         "JOBPING_WEBHOOK_ALLOWED_HOSTS", ()
     )

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobping_dagster.db.schema import (
+    llm_calls,
     match_candidates,
     match_feedback,
     notifications,
@@ -20,6 +21,8 @@ from jobping_dagster.db.schema import (
     user_wishes,
     users,
 )
+from jobping_dagster.llm.ledger import SCORE, record_usage
+from jobping_dagster.llm.usage import Usage
 from jobping_dagster.users.passwords import hash_password
 from jobping_dagster.users.store import set_password_hash
 from jobping_dagster_tests.api_support import (
@@ -281,6 +284,8 @@ def test_deleting_the_account_removes_everything_kept_about_the_user(client, eng
                 )
             )  # fmt: skip
     client.get("/api/me/wishes", headers=headers)
+    with engine.begin() as conn:
+        record_usage(conn, SCORE, [Usage("gpt-4o-mini", 1000)], now, user_id=ada_id)
     client.cookies.clear()
     assert client.delete("/api/me", headers=headers).status_code == 204
     assert client.get("/api/me", headers=headers).status_code == 401
@@ -298,6 +303,9 @@ def test_deleting_the_account_removes_everything_kept_about_the_user(client, eng
             )
             assert ada_id not in owners, table.name
         assert bob_id in set(conn.execute(sa.select(users.c.id)).scalars())
+        # What the user's calls cost stays in the ledger, no longer whose they were.
+        ledger = conn.execute(sa.select(llm_calls.c.user_id, llm_calls.c.input_tokens)).all()
+        assert (None, 1000) in ledger and ada_id not in {row.user_id for row in ledger}
 
 
 def test_strict_headers_on_every_answer(client):

@@ -1,5 +1,5 @@
-"""Imports between stage packages point downstream: postings -> companies -> matching -> notify.
-A later stage may import an earlier one, never the reverse, directly or through a shared
+"""Imports between stage packages point downstream: postings -> companies -> matching -> notify
+-> account. A later stage may import an earlier one, never the reverse, directly or through a shared
 top-level module (one that imports a later stage). Static: the files are parsed with `ast`,
 nothing is imported, so imports inside functions and under TYPE_CHECKING count too."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jobping_dagster
 
-STAGES = ["postings", "companies", "matching", "notify"]
+STAGES = ["postings", "companies", "matching", "notify", "account"]
 ROOT = Path(jobping_dagster.__file__).parent
 
 

@@ -146,7 +146,7 @@ def test_a_fan_out_tick_over_1000_users_and_500_postings(engine, db_url):
             ],
         )
     prefilter = PrefilterResource()
-    reader = WishReader(read_wishes_locally, LOCAL_WISHES_PARSER, read_wishes_locally)
+    reader = WishReader(LocalLLMResource().read_wishes, LOCAL_WISHES_PARSER, read_wishes_locally)
     result = select_day(engine, now.date(), reader, prefilter.cascade_config(), now)
     selection = result.selection
     assert selection.considered == 500_000

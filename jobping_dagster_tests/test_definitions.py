@@ -39,7 +39,8 @@ def test_definitions_load_with_lineage_groups_and_descriptions(tmp_path):
         "match_fan_out_sensor",
         "notification_sensor",
     }
-    assert [s.cron_schedule for s in repo.schedule_defs] == ["0 * * * *"]
+    schedules = {s.name: s.cron_schedule for s in repo.schedule_defs}
+    assert schedules == {"scrape_schedule": "0 * * * *", "daily_account_schedule": "30 0 * * *"}
 
 
 def test_a_cap_of_zero_or_a_negative_budget_is_refused_naming_the_setting(tmp_path):
@@ -119,7 +120,8 @@ def test_sensor_interval_and_scrape_cron_come_from_the_settings(tmp_path):
     )
     repo = build_definitions(settings).get_repository_def()
     assert {s.minimum_interval_seconds for s in repo.sensor_defs} == {90}
-    assert [s.cron_schedule for s in repo.schedule_defs] == ["15 6 * * *"]
+    schedules = {s.name: s.cron_schedule for s in repo.schedule_defs}
+    assert schedules["scrape_schedule"] == "15 6 * * *"
 
 
 def test_importing_the_code_location_reads_no_setting():

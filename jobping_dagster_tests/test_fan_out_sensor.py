@@ -10,9 +10,11 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
-from jobping_dagster.db.schema import jobs, match_candidates, match_failures
+from jobping_dagster.db.schema import jobs, match_candidates, match_failures, users
 from jobping_dagster.db.schema import user_job_matches as matches_table
+from jobping_dagster.llm.ledger import SCORE, record_usage
 from jobping_dagster.llm.resources import LocalLLMResource
+from jobping_dagster.llm.usage import Usage
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
 from jobping_dagster.matching.candidates import save_chosen
 from jobping_dagster.matching.cascade import KEPT, SHADOW, Chosen
@@ -369,3 +371,24 @@ def test_stale_company_research_and_unchosen_pairs_are_not_matched(engine, db_ur
 
     assert result.run_requests == []
     assert result.dynamic_partitions_requests == []
+
+
+def test_pairs_of_a_user_past_their_monthly_budget_wait_and_others_run(engine, db_url):
+    now = utcnow()
+    store_postings(engine, [posting(n, "Acme") for n in range(5)], now)
+    research(engine, "acme", now)
+    alice = user(engine, "alice@example.com")
+    bob = user(engine, "bob@example.com")
+    with engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == alice).values(llm_budget_usd=0.01))
+        # 0.15 USD of gpt-4o-mini input this month: past Alice's 0.01.
+        record_usage(conn, SCORE, [Usage("gpt-4o-mini", 1_000_000)], now, user_id=alice)
+    _choose(engine, [alice, bob])
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _tick(instance, db_url)
+        keys = _requested_keys(instance, result)
+
+    assert {parse_pair_key(key)[0] for key in keys} == {bob}
+    assert json.loads(result.cursor)["users_over_budget"] == 1
+    assert json.loads(result.cursor)["waiting"] == 5, "Alice's pairs wait for a pull"

@@ -2,6 +2,7 @@
 and on PostgreSQL, with the local scorer and with the OpenAI SDK against a fake server."""
 
 import socket
+from collections import Counter
 
 import dagster as dg
 import pytest
@@ -11,6 +12,7 @@ from jobping_dagster.db.engine import get_engine, utcnow
 from jobping_dagster.db.schema import (
     companies,
     jobs,
+    llm_calls,
     match_candidates,
     notifications,
     user_job_matches,
@@ -132,6 +134,17 @@ def test_whole_flow_with_openai_sdk_against_a_fake_server(settings, discord, mon
         # One call per scored pair, per company, and per prompt read into wishes.
         assert len(openai.requests) == n_matches + n_companies + 2
         assert models == {openai_settings.openai_model}
+        # ...each in the cost ledger with the tokens the API reported, and for whom.
+        with engine.connect() as conn:
+            calls = conn.execute(sa.select(llm_calls)).all()
+            pairs = set(
+                conn.execute(sa.select(user_job_matches.c.user_id, user_job_matches.c.job_id)).all()
+            )
+        by_stage = Counter(call.stage for call in calls)
+        assert by_stage == {"score": n_matches, "research": n_companies, "wishes": 2}
+        assert {(c.user_id, c.job_id) for c in calls if c.stage == "score"} == pairs
+        assert all(c.input_tokens > 0 and c.output_tokens > 0 for c in calls)
+        assert {c.model for c in calls} == {openai_settings.openai_model}
 
 
 def _closed_port() -> int:

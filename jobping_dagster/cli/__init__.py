@@ -15,6 +15,7 @@ from jobping_dagster.cli.matches import evaluate, matches, rerun
 from jobping_dagster.cli.postings import import_csv
 from jobping_dagster.cli.production import api, prod_local, serve
 from jobping_dagster.cli.redrive import notifications, redrive
+from jobping_dagster.cli.stats import stats
 from jobping_dagster.cli.status import migrate_command, status
 from jobping_dagster.cli.users import users
 from jobping_dagster.db.engine import DatabaseUnavailable
@@ -50,6 +51,7 @@ for command in (
     users,
     import_csv,
     status,
+    stats,
     run_once_command,
     matches,
     rerun,

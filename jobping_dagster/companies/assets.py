@@ -10,6 +10,7 @@ from jobping_dagster.companies.freshness import RESEARCH_MAX_AGE, is_fresh
 from jobping_dagster.companies.store import load_company, record_research_failure, save_company_info
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.ledger import RESEARCH
 from jobping_dagster.llm.models import CompanyFacts, CompanyProfile
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
 from jobping_dagster.llm_batch import LLMBatch, fail_if_any, run_llm_batch
@@ -63,6 +64,8 @@ def company_info(
         call=llm.research,
         save=functools.partial(_save, model=llm.research_model_name),
         record_failure=record_research_failure,
+        stage=RESEARCH,
+        about=lambda key, _facts: {"company_key": key},
     )
     yield from run_llm_batch(context, engine, batch, to_research, llm.max_concurrency, failures)
     fail_if_any(failures, len(context.partition_keys), "companies")

@@ -18,8 +18,10 @@ users = sa.Table(
     # Set when Discord answered 404 for the webhook: it is never called again.
     sa.Column("webhook_dead_at", sa.DateTime, nullable=True),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-    # argon2id (api/passwords.py); NULL: added by an operator, cannot log in until set.
+    # argon2id (users/passwords.py); NULL: added by an operator, cannot log in until set.
     sa.Column("password_hash", sa.String(200), nullable=True),
+    # LLM dollars the user's pairs may cost in a calendar month (UTC); NULL: no limit.
+    sa.Column("llm_budget_usd", sa.Float, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     # Delivery policy (notify/policy.py). channels: comma list of discord, email, webhook;

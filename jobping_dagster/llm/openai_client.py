@@ -30,6 +30,7 @@ from jobping_dagster.llm.prompts import (
     build_research_messages,
     build_wishes_messages,
 )
+from jobping_dagster.llm.usage import UsageLog, usage_of
 
 OutputT = TypeVar("OutputT", bound=pydantic.BaseModel)
 
@@ -91,23 +92,32 @@ class OpenAIClient:
         )
 
     def score(
-        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+        self,
+        job: JobForScoring,
+        user_prompt: str,
+        company: CompanyProfile | None,
+        usage: UsageLog | None = None,
     ) -> MatchAnalysis:
-        return self._parse(build_match_messages(job, user_prompt, company), MatchAnalysis)
+        messages = build_match_messages(job, user_prompt, company)
+        return self._parse(messages, MatchAnalysis, usage)
 
-    def research(self, facts: CompanyFacts) -> CompanyProfile:
-        return self._parse(build_research_messages(facts), CompanyProfile)
+    def research(self, facts: CompanyFacts, usage: UsageLog | None = None) -> CompanyProfile:
+        return self._parse(build_research_messages(facts), CompanyProfile, usage)
 
-    def read_wishes(self, prompt: str) -> WishProfile:
+    def read_wishes(self, prompt: str, usage: UsageLog | None = None) -> WishProfile:
         """The seeker's wish as a WishProfile, normalized (codes upper-cased, blanks and
         duplicates dropped, unknown levels and malformed codes left out)."""
-        output = self._parse(build_wishes_messages(prompt), WishProfileOutput)
+        output = self._parse(build_wishes_messages(prompt), WishProfileOutput, usage)
         return normalize_wishes(WishProfile.model_validate(output.model_dump()))
 
     def close(self) -> None:
         self._client.close()
 
-    def _parse(self, messages: list[dict], output_type: type[OutputT]) -> OutputT:
+    def _parse(
+        self, messages: list[dict], output_type: type[OutputT], usage: UsageLog | None
+    ) -> OutputT:
+        """The parsed answer; an answered call's tokens go to `usage` even when its output
+        is refused below (they are paid for)."""
         error: LLMError
         try:
             completion = call_with_retries(
@@ -126,6 +136,8 @@ class OpenAIClient:
         except pydantic.ValidationError as exc:
             error = _malformed(_validation_summary(exc, output_type))
         else:
+            if usage is not None:
+                usage.append(usage_of(completion, self.model_name))
             if not completion.choices:
                 raise _malformed("no choices")
             message = completion.choices[0].message

@@ -23,6 +23,7 @@ from jobping_dagster.llm.models import (
 )
 from jobping_dagster.llm.openai_client import OpenAIClient
 from jobping_dagster.llm.prompts import WISHES_PROMPT_VERSION
+from jobping_dagster.llm.usage import Usage, UsageLog
 from jobping_dagster.settings import Settings
 
 # Guards lazy client creation. Module level: a lock inside the resource would not survive
@@ -50,8 +51,13 @@ class LLMResource(dg.ConfigurableResource):
         return self.model_name
 
     def score(
-        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+        self,
+        job: JobForScoring,
+        user_prompt: str,
+        company: CompanyProfile | None,
+        usage: UsageLog | None = None,
     ) -> MatchAnalysis:
+        """Appends the call's Usage to `usage` when given (the cost ledger)."""
         raise NotImplementedError
 
     @property
@@ -59,10 +65,10 @@ class LLMResource(dg.ConfigurableResource):
         """Who read a wish (model and prompt version), recorded with each stored reading."""
         raise NotImplementedError
 
-    def research(self, facts: CompanyFacts) -> CompanyProfile:
+    def research(self, facts: CompanyFacts, usage: UsageLog | None = None) -> CompanyProfile:
         raise NotImplementedError
 
-    def read_wishes(self, prompt: str) -> WishProfile:
+    def read_wishes(self, prompt: str, usage: UsageLog | None = None) -> WishProfile:
         """The user's free-text wish in structured form. Raises LLMError on failure."""
         raise NotImplementedError
 
@@ -85,19 +91,23 @@ class OpenAIResource(LLMResource):
         return self.model
 
     def score(
-        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+        self,
+        job: JobForScoring,
+        user_prompt: str,
+        company: CompanyProfile | None,
+        usage: UsageLog | None = None,
     ) -> MatchAnalysis:
-        return self._get_client().score(job, user_prompt, company)
+        return self._get_client().score(job, user_prompt, company, usage)
 
     @property
     def wishes_parser_name(self) -> str:
         return f"{self.model}:{WISHES_PROMPT_VERSION}"
 
-    def research(self, facts: CompanyFacts) -> CompanyProfile:
-        return self._get_client().research(facts)
+    def research(self, facts: CompanyFacts, usage: UsageLog | None = None) -> CompanyProfile:
+        return self._get_client().research(facts, usage)
 
-    def read_wishes(self, prompt: str) -> WishProfile:
-        return self._get_client().read_wishes(prompt)
+    def read_wishes(self, prompt: str, usage: UsageLog | None = None) -> WishProfile:
+        return self._get_client().read_wishes(prompt, usage)
 
     def _get_client(self) -> OpenAIClient:
         # One client (one connection pool) per resource instance, made on first use. No
@@ -128,19 +138,32 @@ class LocalLLMResource(LLMResource):
         return LocalResearcher.model_name
 
     def score(
-        self, job: JobForScoring, user_prompt: str, company: CompanyProfile | None
+        self,
+        job: JobForScoring,
+        user_prompt: str,
+        company: CompanyProfile | None,
+        usage: UsageLog | None = None,
     ) -> MatchAnalysis:
+        _count_free_call(usage, self.model_name)
         return LocalScorer().score(job, user_prompt, company)
 
     @property
     def wishes_parser_name(self) -> str:
         return LOCAL_WISHES_PARSER
 
-    def research(self, facts: CompanyFacts) -> CompanyProfile:
+    def research(self, facts: CompanyFacts, usage: UsageLog | None = None) -> CompanyProfile:
+        _count_free_call(usage, self.research_model_name)
         return LocalResearcher().research(facts)
 
-    def read_wishes(self, prompt: str) -> WishProfile:
+    def read_wishes(self, prompt: str, usage: UsageLog | None = None) -> WishProfile:
+        _count_free_call(usage, LOCAL_WISHES_PARSER)
         return read_wishes_locally(prompt)
+
+
+def _count_free_call(usage: UsageLog | None, model: str) -> None:
+    # Counted in the ledger like any call, at no tokens and no cost.
+    if usage is not None:
+        usage.append(Usage(model=model))
 
 
 def llm_from_settings(settings: Settings) -> LLMResource:

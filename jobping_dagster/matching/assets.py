@@ -6,9 +6,11 @@ import dagster as dg
 import sqlalchemy as sa
 
 from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.ledger import SCORE
 from jobping_dagster.llm.models import MatchAnalysis
 from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
+from jobping_dagster.llm.usage import UsageLog
 from jobping_dagster.llm_batch import LLMBatch, fail_if_any, run_llm_batch
 from jobping_dagster.matching.high_scores import HighScoreOutbox
 from jobping_dagster.matching.metadata import match_metadata, score_distribution
@@ -73,7 +75,12 @@ def user_job_matches(
         )
     saver = _MatchSaver(model=llm.model_name, outbox=outbox)
     batch = LLMBatch(
-        noun="pairs", call=_scorer(llm), save=saver.save, record_failure=record_match_failure
+        noun="pairs",
+        call=_scorer(llm),
+        save=saver.save,
+        record_failure=record_match_failure,
+        stage=SCORE,
+        about=lambda _key, pair: {"user_id": pair.user_id, "job_id": pair.job_id},
     )
     yield from run_llm_batch(context, engine, batch, to_score, llm.max_concurrency, failures)
     context.log.info(
@@ -89,8 +96,8 @@ def user_job_matches(
 
 
 def _scorer(llm: LLMResource):
-    def score(pair: PairInput):
-        return llm.score(pair.job, pair.prompt, pair.company)
+    def score(pair: PairInput, usage: UsageLog):
+        return llm.score(pair.job, pair.prompt, pair.company, usage)
 
     return score
 

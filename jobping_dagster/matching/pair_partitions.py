@@ -5,6 +5,7 @@ outlives its partition."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,9 +36,12 @@ class PairToFanOut:
     retry: bool  # sent back to run again (its old partition must be gone first)
 
 
-def pairs_to_fan_out(conn: sa.Connection, now: datetime, limit: int) -> list[PairToFanOut]:
+def pairs_to_fan_out(
+    conn: sa.Connection, now: datetime, limit: int, held_users: Collection[int] = ()
+) -> list[PairToFanOut]:
     """Chosen pairs without a partition whose company research is fresh (the scorer reads
-    it): pairs sent back to run again first, then the newest postings."""
+    it): pairs sent back to run again first, then the newest postings. Pairs of
+    `held_users` (past their monthly LLM budget) wait: they can still be pulled."""
     query = (
         sa.select(
             match_candidates.c.user_id,
@@ -50,6 +54,7 @@ def pairs_to_fan_out(conn: sa.Connection, now: datetime, limit: int) -> list[Pai
         .where(match_candidates.c.partition_added_at.is_(None))
         .where(companies.c.info_updated_at >= now - RESEARCH_MAX_AGE)
         .where(users.c.active.is_(True))
+        .where(users.c.id.not_in(sorted(held_users)) if held_users else sa.true())
         .order_by(
             sa.case((match_candidates.c.run_key == RETRY_PENDING, 0), else_=1),
             match_candidates.c.job_id.desc(),

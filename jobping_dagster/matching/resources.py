@@ -1,5 +1,6 @@
 import dagster as dg
 
+from jobping_dagster.llm.prices import DEFAULT_PRICES, Price, parse_prices
 from jobping_dagster.matching.cascade import CascadeConfig
 
 
@@ -15,6 +16,11 @@ class PrefilterResource(dg.ConfigurableResource):
     pair_retention_days: int = 14
     # Backpressure: no new match runs while this many are queued or running.
     max_active_match_runs: int = 8
+    # JOBPING_LLM_PRICES: what users' calls cost, against their monthly budgets.
+    llm_prices: str = DEFAULT_PRICES
+
+    def prices(self) -> dict[str, Price]:
+        return parse_prices(self.llm_prices)
 
     def cascade_config(self) -> CascadeConfig:
         return CascadeConfig(

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.schema import match_candidates, user_job_matches
 from jobping_dagster.llm.models import WishProfile
+from jobping_dagster.llm.usage import UsageLog
 from jobping_dagster.matching.candidates import (
     candidate_jobs,
     chosen_pairs,
@@ -33,7 +34,8 @@ from jobping_dagster.postings.recency import FAN_OUT_WINDOW
 
 @dataclass(frozen=True)
 class WishReader:
-    read: Callable[[str], WishProfile]
+    # The LLM's reader: (prompt, usage log) -> wishes.
+    read: Callable[[str, UsageLog], WishProfile]
     parser: str
     fallback: Callable[[str], WishProfile]
     concurrency: int = 4

@@ -10,6 +10,7 @@ import dagster as dg
 
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.resource import AppDatabase
+from jobping_dagster.llm.ledger import users_over_budget
 from jobping_dagster.matching.assets import pair_partitions_def, user_job_matches
 from jobping_dagster.matching.candidates import users_without_prompt
 from jobping_dagster.matching.pair_partitions import (
@@ -79,7 +80,8 @@ def match_fan_out_sensor(
     room = max(prefilter.max_active_match_runs - len(busy), 0)
     limit = FIRST_TICK_MAX_PAIRS if context.cursor is None else MAX_PAIRS_PER_TICK
     with app_db.engine().begin() as conn:
-        tick = _fan_out(conn, instance, now, min(limit, room * PAIRS_PER_RUN))
+        held = users_over_budget(conn, now, prefilter.prices())
+        tick = _fan_out(conn, instance, now, min(limit, room * PAIRS_PER_RUN), held)
         # After this tick's fan-out: a pair sent back now is added again from the next tick.
         tick.sent_back = pairs_to_retry(
             conn,
@@ -98,6 +100,11 @@ def match_fan_out_sensor(
 
     if skipped_users:
         context.log.info(f"{plural(skipped_users, 'active user')} without a prompt: skipped")
+    if held:
+        context.log.info(
+            f"{plural(len(held), 'user')} past their monthly LLM budget: their pairs wait "
+            "for an on-demand pull"
+        )
     if not room:
         context.log.info(f"{plural(len(busy), 'match run')} active: no new runs (backpressure)")
     cursor = json.dumps(
@@ -109,6 +116,7 @@ def match_fan_out_sensor(
             "deleted": len(tick.expired),
             "waiting": waiting,
             "active_runs": len(busy),
+            "users_over_budget": len(held),
         }
     )
     partition_requests = tick.partition_requests()
@@ -144,10 +152,10 @@ class _Tick:
         return requests
 
 
-def _fan_out(conn, instance: dg.DagsterInstance, now, max_pairs: int) -> _Tick:
+def _fan_out(conn, instance: dg.DagsterInstance, now, max_pairs: int, held) -> _Tick:
     """Up to `max_pairs` pairs ready to score (fresh research), in batched runs; pairs sent
-    back run in batches of their own."""
-    pairs = pairs_to_fan_out(conn, now, max_pairs) if max_pairs else []
+    back run in batches of their own; pairs of `held` users wait."""
+    pairs = pairs_to_fan_out(conn, now, max_pairs, held) if max_pairs else []
     # A pair sent back whose old partition is still there (the tick that deleted it was
     # lost) waits for its deletion: added now, it would keep its old place.
     lingering = [

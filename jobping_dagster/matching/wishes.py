@@ -11,8 +11,10 @@ from jobping_dagster.concurrency import map_concurrently
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.schema import user_wishes
 from jobping_dagster.db.sql import chunks, insert_ignoring_conflicts
+from jobping_dagster.llm.ledger import WISHES, record_usage
 from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 from jobping_dagster.llm.models import LLMError, WishProfile
+from jobping_dagster.llm.usage import UsageLog
 from jobping_dagster.matching.inputs import prompt_hash
 
 
@@ -33,21 +35,25 @@ def stored_wishes(
 def read_missing_wishes(
     engine: sa.Engine,
     prompts: dict[int, str],
-    read: Callable[[str], WishProfile],
+    read: Callable[[str, UsageLog], WishProfile],
     parser: str,
     fallback: Callable[[str], WishProfile],
     now: datetime,
     concurrency: int = 4,
 ) -> tuple[dict[int, WishProfile], int, int]:
     """Every user's wishes: stored ones, else read now (`concurrency` at a time: a first
-    selection over a thousand users is a thousand calls) and stored. A prompt the reader
-    fails on is read by `fallback` for this time only (not stored, so it is read again next
-    time). Returns (wishes by user, prompts read now, prompts that fell back)."""
+    selection over a thousand users is a thousand calls) and stored, with what the reading
+    cost in the ledger. A prompt the reader fails on is read by `fallback` for this time
+    only (not stored, so it is read again next time). Returns (wishes by user, prompts read
+    now, prompts that fell back)."""
     with engine.connect() as conn:
         wishes = {user_id: found for user_id, (found, _) in stored_wishes(conn, prompts).items()}
-    missing = [(user_id, prompt) for user_id, prompt in prompts.items() if user_id not in wishes]
+    usage: dict[int, UsageLog] = {user_id: [] for user_id in prompts if user_id not in wishes}
+    missing = [(user_id, (prompts[user_id], usage[user_id])) for user_id in usage]
     read_now = fell_back = 0
-    for user_id, found, error in map_concurrently(read, missing, concurrency):
+    for user_id, found, error in map_concurrently(_reading(read), missing, concurrency):
+        with engine.begin() as conn:
+            record_usage(conn, WISHES, usage[user_id], now, user_id=user_id)
         if error is not None:
             if not isinstance(error, LLMError):
                 raise error
@@ -59,6 +65,14 @@ def read_missing_wishes(
         with engine.begin() as conn:
             save_wishes(conn, user_id, prompts[user_id], found, parser, now)
     return wishes, read_now, fell_back
+
+
+def _reading(read: Callable[[str, UsageLog], WishProfile]):
+    def read_one(prompt_and_usage: tuple[str, UsageLog]) -> WishProfile:
+        prompt, usage = prompt_and_usage
+        return read(prompt, usage)
+
+    return read_one
 
 
 def save_wishes(

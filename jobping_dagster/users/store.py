@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from jobping_dagster.db.engine import utcnow
 from jobping_dagster.db.schema import (
     digest_matches,
+    llm_calls,
     match_candidates,
     match_failures,
     match_feedback,
@@ -185,6 +186,8 @@ def remove_user(conn: sa.Connection, email: str) -> None:
         user_wishes,
     ):
         conn.execute(table.delete().where(table.c.user_id == user_id))
+    # The cost ledger keeps what the calls cost, no longer whom they were for.
+    conn.execute(llm_calls.update().where(llm_calls.c.user_id == user_id).values(user_id=None))
     conn.execute(users.delete().where(users.c.id == user_id))
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import threading
 import time
@@ -232,6 +233,20 @@ class FakeOpenAI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._counter = 0
+        self._recent_prompts: deque[str] = deque(maxlen=64)
+
+    def _cached_tokens(self, prompt: str) -> int:
+        """Tokens of `prompt`'s longest prefix shared with a recent prompt, as the provider's
+        prompt cache would serve them (call under the lock)."""
+        longest = 0
+        for earlier in self._recent_prompts:
+            shared = len(os.path.commonprefix([earlier, prompt]))
+            longest = max(longest, shared)
+        self._recent_prompts.append(prompt)
+        tokens = _tokens(prompt[:longest]) if longest else 0
+        if tokens < CACHE_MIN_TOKENS:
+            return 0
+        return tokens - tokens % CACHE_STEP_TOKENS
 
     @property
     def base_url(self) -> str:
@@ -310,8 +325,10 @@ class FakeOpenAI:
                 content = json.dumps(_wishes_answer(body))
             else:
                 return 400, _error_body(f"unsupported response_format {schema!r}", "invalid")
+        prompt = "".join(str(m.get("content", "")) for m in body.get("messages", []))
         with self._lock:
             number = self._counter
+            cached = self._cached_tokens(prompt)
         return 200, {
             "id": f"chatcmpl-fake-{number}",
             "object": "chat.completion",
@@ -329,9 +346,25 @@ class FakeOpenAI:
                     "finish_reason": behaviour.finish_reason,
                 }
             ],
-            "usage": {"prompt_tokens": 500, "completion_tokens": 80, "total_tokens": 580},
+            "usage": {
+                "prompt_tokens": _tokens(prompt),
+                "completion_tokens": _tokens(content or ""),
+                "total_tokens": _tokens(prompt) + _tokens(content or ""),
+                "prompt_tokens_details": {"cached_tokens": cached},
+            },
             "system_fingerprint": "fp_fake",
         }
+
+
+def _tokens(text: str) -> int:
+    """About four characters a token, as OpenAI's tokenizers average on English."""
+    return max(1, len(text) // 4)
+
+
+# OpenAI's prompt cache: prompts of 1024 tokens or more, their prefix seen recently, cached
+# in steps of 128 tokens.
+CACHE_MIN_TOKENS = 1024
+CACHE_STEP_TOKENS = 128
 
 
 def _error_body(message: str, code: str | None) -> dict:

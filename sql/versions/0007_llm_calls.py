@@ -1,6 +1,7 @@
 """The cost ledger: one row per LLM call (scoring, research, reading a wish) with its model,
 tokens (input, of them cached, output) and whom it was for, so the daily account can count
-calls and dollars per stage and per user, and a user's monthly budget can be enforced.
+calls and dollars per stage and per user; and each user's monthly budget in dollars
+(NULL: none), past which their pairs wait for an on-demand pull.
 
 Revision ID: 0007
 Revises: 0006
@@ -17,6 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # In place: recreating `users` on SQLite would cascade to every row that references it.
+    with op.batch_alter_table("users", recreate="never") as batch:
+        batch.add_column(sa.Column("llm_budget_usd", sa.Float, nullable=True))
     op.create_table(
         "llm_calls",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -38,3 +42,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("llm_calls")
+    with op.batch_alter_table("users", recreate="never") as batch:
+        batch.drop_column("llm_budget_usd")
