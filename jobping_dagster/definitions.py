@@ -116,7 +116,9 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
         build_candidate_selection_sensor(interval_seconds=interval),
         build_company_research_sensor(interval_seconds=interval),
         build_match_fan_out_sensor(interval_seconds=interval),
-        build_notification_sensor(interval_seconds=interval),
+        build_notification_sensor(
+            interval_seconds=interval, llm_prices=format_prices(settings.llm_prices)
+        ),
     ]
 
 

@@ -145,4 +145,3 @@ def test_a_pass_materializes_the_days_account_and_stats_prints_it(tmp_path, monk
     assert f"{day}\n  postings    indeed" in out
     assert "considered" in out and "? considered" not in out.split(str(day))[-1]
     assert main(["stats", "--days", "0"]) == 2
-

@@ -390,3 +390,24 @@ def test_with_openai_the_wish_is_read_by_the_model(engine, tmp_path, monkeypatch
         assert answer.json()["reader"].startswith("gpt-4o-mini")
         assert "sk-fake-key-for-the-api" not in answer.text
         assert openai.requests, "the wish was read by the (fake) model"
+
+
+def test_the_monthly_llm_budget_is_set_and_checked(client, engine, tmp_path, monkeypatch):
+    headers = sign_up(client, "ada@example.com")
+    assert client.get("/api/me", headers=headers).json()["llm_budget_usd"] is None
+    answer = client.patch("/api/me", headers=headers, json={"llm_budget_usd": 2.5})
+    assert answer.status_code == 200 and answer.json()["llm_budget_usd"] == 2.5
+    for bad in (-1, 10_001, "lots"):
+        refused = client.patch("/api/me", headers=headers, json={"llm_budget_usd": bad})
+        assert refused.status_code == 422, bad
+        assert "llm_budget_usd" in refused.json()["detail"][0]["loc"]
+    cleared = client.patch("/api/me", headers=headers, json={"llm_budget_usd": ""})
+    assert cleared.json()["llm_budget_usd"] is None
+
+    from jobping_dagster.cli import main
+
+    monkeypatch.setenv("JOBPING_HOME", str(tmp_path))
+    monkeypatch.setenv("JOBPING_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    assert main(["users", "update", "ada@example.com", "--llm-budget-usd", "abc"]) == 2
+    assert main(["users", "update", "ada@example.com", "--llm-budget-usd", "12.5"]) == 0
+    assert client.get("/api/me", headers=headers).json()["llm_budget_usd"] == 12.5

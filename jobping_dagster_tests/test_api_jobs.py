@@ -284,3 +284,16 @@ def test_on_demand_scores_are_limited_per_user(scoring_client, engine, now):
         scoring_client.post("/api/jobs/1/score", headers=headers).status_code for _ in range(31)
     ]
     assert statuses == [202] * 30 + [429]
+
+
+def test_notices_and_digests_are_listed_with_what_they_are(client, engine, two_users, now):
+    from jobping_dagster.notify.outbox import enqueue_notice
+
+    scored_match(engine, two_users["ada_id"], 1, 90, notified_status="sent")
+    with engine.begin() as conn:
+        enqueue_notice(conn, two_users["ada_id"], "budget:2026-12", "Budget", "used up", now)
+    items = client.get("/api/notifications", headers=two_users["ada"]).json()["items"]
+    notice, match = items
+    assert (notice["kind"], notice["job"], notice["message"]) == ("notice", None, "Budget: used up")
+    assert (match["kind"], match["job"]["id"], match["message"]) == ("instant", 1, None)
+    assert client.get("/api/notifications", headers=two_users["bob"]).json()["items"] == []

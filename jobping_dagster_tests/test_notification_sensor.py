@@ -189,3 +189,27 @@ def test_the_flowing_check_fails_when_a_notification_waits_too_long(engine, db_u
     assert fresh.passed
     assert not stalled.passed
     assert stalled.metadata["longest_wait_seconds"].value >= 30 * 60
+
+
+def test_a_user_past_their_monthly_budget_is_told_once(engine, db_url):
+    from jobping_dagster.db.schema import users
+    from jobping_dagster.llm.ledger import SCORE, record_usage
+    from jobping_dagster.llm.usage import Usage
+
+    now = utcnow()
+    alice = user(engine, "alice@example.com")
+    bob = user(engine, "bob@example.com")
+    with engine.begin() as conn:
+        conn.execute(users.update().values(llm_budget_usd=0.10))
+        record_usage(conn, SCORE, [Usage("gpt-4o-mini", 1_000_000)], now, user_id=alice)
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, db_url)
+        second = _tick(instance, db_url)
+    assert len(first.run_requests) == 1, "the notice is due: a drain is requested"
+    assert second.run_requests  # still due until drained, but not queued twice
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(notifications)).all()
+    assert [(r.user_id, r.kind, r.dedup_key) for r in rows] == [
+        (alice, "notice", f"notice:budget:{now:%Y-%m}")
+    ]
+    assert "budget" in rows[0].message and bob != rows[0].user_id

@@ -28,6 +28,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from jobping_dagster.api.app import create_app
 from jobping_dagster.db.engine import get_engine
 from jobping_dagster.db.schema import jobs, match_feedback, users
+from jobping_dagster.notify.outbox import enqueue_notice
 from jobping_dagster.settings import Settings
 from jobping_dagster_tests.builders import posting, research, scored_match, store_postings
 from jobping_dagster_tests.fakes.dagster_graphql import ADDED, LAUNCHED, TinyGraphQL, dagster
@@ -326,7 +327,7 @@ def test_a_seeker_signs_up_writes_a_wish_and_reads_what_the_flow_found(web, serv
     expect(rows.first).to_be_visible()
     # No webhook: every notification is recorded for the page only.
     expect(rows.first).to_have_attribute("data-status", "recorded")
-    expect(rows.first.locator(".status")).to_have_text("listed here (no webhook)")
+    expect(rows.first.locator(".status")).to_have_text("listed here (no channel)")
     page.screenshot(path=screens / "05-notifications.png", full_page=False)
 
     open_view(page, "candidates")
@@ -467,6 +468,8 @@ def test_more_pages_of_matches_and_notifications(web, served):
         job_ids = conn.execute(sa.select(jobs.c.id).order_by(jobs.c.id)).scalars().all()
     for n, job_id in enumerate(job_ids):
         scored_match(served.engine, user_id, job_id, 50 + n, statuses[n % len(statuses)])
+    with served.engine.begin() as conn:
+        enqueue_notice(conn, user_id, "budget:test", "Budget", "<b>used up</b>", now)
 
     open_view(page, "matches")
     cards = page.locator("#matches-list > li.match")
@@ -483,8 +486,10 @@ def test_more_pages_of_matches_and_notifications(web, served):
     open_view(page, "notifications")
     rows = page.locator("#notifications-list > li.notification")
     expect(rows).to_have_count(20)
+    # The notice, newest: no posting, its own words (as text).
+    expect(rows.first.locator("h3")).to_have_text("Notice: Budget: <b>used up</b>")
     page.click("#notifications-more")
-    expect(rows).to_have_count(len(job_ids))
+    expect(rows).to_have_count(len(job_ids) + 1)
     expect(page.locator("#notifications-more")).to_be_hidden()
     shown = set(rows.evaluate_all("(rows) => rows.map((row) => row.dataset.status)"))
     assert shown == set(statuses)

@@ -194,10 +194,15 @@ def _rounded(counts: Counter) -> dict:
 
 def _latency(conn, start: datetime, end: datetime) -> dict[str, dict]:
     """From a match's notification (committed with the match) to its delivery, per channel,
-    for what was delivered this day."""
+    for the instant messages delivered this day: a digest waits by design. A message held
+    by quiet hours counts its wait: that is what the seeker sees."""
     query = sa.select(
         notifications.c.channel, notifications.c.created_at, notifications.c.delivered_at
-    ).where(notifications.c.delivered_at >= start, notifications.c.delivered_at < end)
+    ).where(
+        notifications.c.delivered_at >= start,
+        notifications.c.delivered_at < end,
+        notifications.c.kind == "instant",
+    )
     waits: dict[str, list[float]] = defaultdict(list)
     for channel, created, delivered in conn.execute(query):
         waits[channel or "table"].append(max((delivered - created).total_seconds(), 0.0))

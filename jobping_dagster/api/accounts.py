@@ -50,6 +50,9 @@ class Me(BaseModel):
     webhook_url: str | None = Field(description="Masked: scheme and host only")
     webhook_secret: str | None = Field(description="Masked: never shown")
     email_unsubscribed: bool = Field(description="The email's unsubscribe link was used")
+    llm_budget_usd: float | None = Field(
+        description="LLM dollars a month at most; past it, pairs wait for a pull"
+    )
     created_at: datetime
 
     @classmethod
@@ -71,6 +74,7 @@ class Me(BaseModel):
             webhook_url=mask_url(user.webhook_url) if user.webhook_url else None,
             webhook_secret="****" if user.webhook_secret else None,
             email_unsubscribed=user.email_unsubscribed_at is not None,
+            llm_budget_usd=user.llm_budget_usd,
             created_at=user.created_at,
         )
 
@@ -96,6 +100,9 @@ class AccountSettings(BaseModel):
     )
     webhook_url: str | None = Field(None, description="https://…, signed with webhook_secret")
     webhook_secret: str | None = Field(None, description="16-200 characters, never shown")
+    llm_budget_usd: float | Literal[""] | None = Field(
+        None, description="LLM dollars a month at most, 0-10000; '' no limit"
+    )
 
     def changes(self) -> UserChanges:
         return UserChanges(
@@ -109,6 +116,7 @@ class AccountSettings(BaseModel):
             daily_cap=self.daily_cap,
             webhook_url=self.webhook_url,
             webhook_secret=self.webhook_secret,
+            llm_budget_usd=self.llm_budget_usd,
         )
 
 

@@ -169,11 +169,15 @@ def _company(name: str, info: dict | None) -> dict:
 
 
 def notifications_page(conn: sa.Connection, user_id: int, cursor: str | None, limit: int) -> dict:
-    """The user's notifications, newest first, with delivery status."""
+    """The user's outbox rows, newest first, with delivery status: one per match and
+    channel, a daily digest per channel (`kind` digest, its best match's posting), or a
+    notice (`kind` notice, no posting: its `message` says it)."""
     query = (
         sa.select(
             notifications.c.id,
             notifications.c.match_id,
+            notifications.c.kind,
+            notifications.c.message,
             notifications.c.score,
             notifications.c.status,
             notifications.c.channel,
@@ -185,7 +189,7 @@ def notifications_page(conn: sa.Connection, user_id: int, cursor: str | None, li
             jobs.c.company,
             jobs.c.url,
         )
-        .join(jobs, jobs.c.id == notifications.c.job_id)
+        .outerjoin(jobs, jobs.c.id == notifications.c.job_id)
         .where(notifications.c.user_id == user_id)
     )
     if cursor:
@@ -196,13 +200,17 @@ def notifications_page(conn: sa.Connection, user_id: int, cursor: str | None, li
         {
             "id": row.id,
             "match_id": row.match_id,
+            "kind": row.kind,
+            "message": row.message if row.kind == "notice" else None,
             "score": row.score,
             "status": row.status,
             "channel": row.channel,
             "attempts": row.attempts,
             "created_at": row.created_at,
             "delivered_at": row.delivered_at,
-            "job": {"id": row.job_id, "title": row.title, "company": row.company, "url": row.url},
+            "job": {"id": row.job_id, "title": row.title, "company": row.company, "url": row.url}
+            if row.job_id is not None
+            else None,
         }
         for row in rows[:limit]
     ]

@@ -63,6 +63,10 @@ def user_settings(command):
         click.option(
             "--webhook-secret", help="HMAC secret the webhook is signed with, 16+ characters."
         ),
+        click.option(
+            "--llm-budget-usd",
+            help="LLM dollars a month at most; past it, pairs wait for a pull ('' no limit).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -170,6 +174,8 @@ def describe_policy(user) -> str:
     if user.quiet_hours:
         parts.append(f"quiet {user.quiet_hours}")
     parts.append(f"tz {user.timezone or 'UTC'}")
+    if user.llm_budget_usd is not None:
+        parts.append(f"budget ${user.llm_budget_usd:g}/month")
     if user.webhook_url:
         secret = "secret set" if user.webhook_secret else "no secret"
         parts.append(f"webhook {mask_url(user.webhook_url)} ({secret})")

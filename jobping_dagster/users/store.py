@@ -26,6 +26,7 @@ from jobping_dagster.users.validation import (
     validate_email,
     validate_generic_webhook_url,
     validate_instant_score,
+    validate_llm_budget,
     validate_min_score,
     validate_prompt,
     validate_quiet_hours,
@@ -52,6 +53,7 @@ class UserChanges:
     daily_cap: int | str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    llm_budget_usd: float | str | None = None
 
 
 # Policy fields: "" (or an empty list for channels) clears them.
@@ -61,6 +63,7 @@ _POLICY = {
     "timezone": validate_timezone,
     "daily_cap": validate_daily_cap,
     "webhook_secret": validate_webhook_secret,
+    "llm_budget_usd": validate_llm_budget,
 }
 
 

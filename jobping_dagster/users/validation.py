@@ -305,6 +305,27 @@ def validate_daily_cap(value: object) -> int:
     return cap
 
 
+MAX_LLM_BUDGET_USD = 10_000
+
+
+def validate_llm_budget(value: object) -> float:
+    """A monthly LLM budget in US dollars: a number from 0 to 10,000 (cents kept)."""
+    budget: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        budget = float(value)
+    elif isinstance(value, str):
+        try:
+            budget = float(value.strip())
+        except ValueError:
+            budget = None
+    if budget is None or not (0 <= budget <= MAX_LLM_BUDGET_USD):  # NaN fails both
+        raise InvalidSetting(
+            "llm_budget_usd",
+            f"must be a number of dollars from 0 to {MAX_LLM_BUDGET_USD:,} (got {_shown(value)})",
+        )
+    return round(budget, 2)
+
+
 def validate_webhook_secret(value: object) -> str:
     """The HMAC secret of the generic webhook: 16 to 200 printable characters, no spaces.
     Never echoed."""

@@ -7,13 +7,15 @@ const PAGE = 20;
 const STATUS = {
   pending: 'waiting to be sent',
   sending: 'sending',
-  sent: 'sent to Discord',
-  recorded: 'listed here (no webhook)',
+  sent: 'sent',
+  recorded: 'listed here (no channel)',
   retry: 'will be retried',
   failed: 'failed',
   dead: 'not sent: the webhook is gone',
-  unknown: 'unknown: Discord may have it',
+  unknown: 'unknown: it may have arrived',
 };
+const CHANNEL = { discord: 'Discord', email: 'email', webhook: 'your webhook' };
+const KIND = { digest: 'Daily digest', notice: 'Notice' };
 const state = { cursor: null, request: 0 };
 let wired = false;
 
@@ -58,6 +60,19 @@ async function load(fromStart) {
   empty.textContent = 'No notifications yet: they come for matches at or above your score.';
 }
 
+function statusText(known, item) {
+  const channel = Object.hasOwn(CHANNEL, item.channel) ? CHANNEL[item.channel] : null;
+  if (known === 'sent' && channel) return `sent by ${channel}`;
+  return STATUS[known];
+}
+
+function heading(item) {
+  const kind = Object.hasOwn(KIND, item.kind) ? KIND[item.kind] : null;
+  if (!item.job) return el('h3', { text: kind ? `${kind}: ${item.message || ''}` : item.message || '' });
+  const title = item.job.title || '(untitled posting)';
+  return el('h3', {}, externalLink(item.job.url, kind ? `${kind}, best: ${title}` : title, 'posting-link'));
+}
+
 function row(item) {
   const status = String(item.status || 'unknown');
   const known = Object.hasOwn(STATUS, status) ? status : 'unknown';
@@ -70,14 +85,16 @@ function row(item) {
     el(
       'div',
       { className: 'notification-head' },
-      el('span', { className: 'score score-small', text: item.score, attrs: { title: 'score out of 100' } }),
-      el('h3', {}, externalLink(item.job.url, item.job.title || '(untitled posting)', 'posting-link')),
+      item.score === null || item.score === undefined
+        ? null
+        : el('span', { className: 'score score-small', text: item.score, attrs: { title: 'score out of 100' } }),
+      heading(item),
     ),
-    el('p', { className: 'meta', text: item.job.company || '' }),
+    el('p', { className: 'meta', text: item.job ? item.job.company || '' : '' }),
     el(
       'p',
       { className: 'delivery' },
-      el('span', { className: `status status-${known}`, text: STATUS[known] }),
+      el('span', { className: `status status-${known}`, text: statusText(known, item) }),
       el('span', { className: 'meta', text: ` ${times.join(' · ')}` }),
     ),
   );
