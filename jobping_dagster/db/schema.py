@@ -264,6 +264,7 @@ llm_batches = sa.Table(
     sa.Column("completed_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("failed_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("output_file_id", sa.String(100), nullable=True),
+    sa.Column("error_file_id", sa.String(100), nullable=True),
     sa.Column("run_key", sa.String(120), nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("submitted_at", sa.DateTime, nullable=False),
