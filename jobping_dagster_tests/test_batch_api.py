@@ -203,3 +203,40 @@ def test_a_malformed_batch_answer_is_a_failed_pair_retried_the_instant_way(batch
     assert all("malformed" in f.last_error for f in failures)
     # The answers were paid for: in the ledger at the batch price.
     assert batch_calls == len(in_batch)
+
+
+def test_a_failed_submission_keeps_the_pairs_for_the_next_batch(batch_settings):
+    settings, fake = batch_settings
+    fake.batch_upload_status = 500
+    engine = get_engine(settings.database_url)
+    _seed(engine)
+    defs = build_definitions(settings)
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_once(defs, instance, utcnow().date())
+        with engine.connect() as conn:
+            [batch] = conn.execute(sa.select(llm_batches)).all()
+            waiting = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(match_candidates)
+                .where(match_candidates.c.decision == "shadow")
+                .where(match_candidates.c.run_key.is_(None))
+            ).scalar_one()
+        assert batch.status == "failed" and batch.error.startswith("submission failed: OpenAI")
+        assert waiting == batch.pair_count > 0  # neither scored nor sent anywhere
+        fake.batch_upload_status = 200
+        report = run_once(defs, instance, utcnow().date())
+    assert report.failed_runs == []
+    with engine.connect() as conn:
+        statuses = [
+            b.status for b in conn.execute(sa.select(llm_batches).order_by(llm_batches.c.id))
+        ]
+        chosen = set(conn.execute(sa.select(match_candidates.c.user_id, match_candidates.c.job_id)))
+        scored = conn.execute(
+            sa.select(user_job_matches.c.user_id, user_job_matches.c.job_id)
+        ).all()
+        batch_calls = conn.execute(
+            sa.select(sa.func.count()).select_from(llm_calls).where(llm_calls.c.batch.is_(True))
+        ).scalar_one()
+    assert statuses == ["failed", "completed"]
+    assert sorted(scored) == sorted(chosen)
+    assert batch_calls == waiting

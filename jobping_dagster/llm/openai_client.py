@@ -16,7 +16,6 @@ from typing import TypeVar
 
 import openai
 import pydantic
-from openai.lib._parsing._completions import type_to_response_format_param
 
 from jobping_dagster.llm.models import (
     CompanyFacts,
@@ -62,6 +61,35 @@ class BatchStatus:
     error_file_id: str | None = None
     completed: int = 0
     failed: int = 0
+
+
+def _response_format(output_type: type[pydantic.BaseModel]) -> dict:
+    """The `response_format` the SDK's `parse` sends for `output_type` (strict JSON schema),
+    for Batch API lines (the SDK's own helper is private)."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "schema": _strict(output_type.model_json_schema()),
+            "name": output_type.__name__,
+            "strict": True,
+        },
+    }
+
+
+def _strict(schema):
+    """OpenAI's strict mode: every object closed and every property required, no null
+    defaults (as openai.lib's to_strict_json_schema)."""
+    if isinstance(schema, list):
+        return [_strict(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _strict(value) for key, value in schema.items()}
+    if schema.get("type") == "object":
+        schema.setdefault("additionalProperties", False)
+        schema["required"] = list(schema.get("properties", {}))
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+    return schema
 
 
 class _Obj:
@@ -155,7 +183,7 @@ class OpenAIClient:
             "body": {
                 "model": self.model_name,
                 "messages": build_match_messages(job, user_prompt, company),
-                "response_format": type_to_response_format_param(MatchAnalysis),
+                "response_format": _response_format(MatchAnalysis),
                 "temperature": 0,
                 "max_completion_tokens": MAX_OUTPUT_TOKENS,
             },

@@ -120,6 +120,21 @@ def submitted_batches(conn: sa.Connection) -> list[sa.Row]:
     return list(conn.execute(query))
 
 
+def release_interrupted_submissions(conn: sa.Connection, started_before: datetime, now) -> int:
+    """Batches left `submitting` by a tick that died between recording and submitting: their
+    pairs wait for the next batch (if the provider did create it, its output is never read;
+    at worst those calls are paid twice). Returns how many batches."""
+    query = (
+        sa.select(llm_batches.c.id)
+        .where(llm_batches.c.status == "submitting")
+        .where(llm_batches.c.submitted_at < started_before)
+    )
+    ids = list(conn.execute(query).scalars())
+    for batch_id in ids:
+        fail_batch(conn, batch_id, "submission interrupted", now, run_key=None)
+    return len(ids)
+
+
 def batch_pairs(conn: sa.Connection, batch_id: int) -> list[tuple[int, int]]:
     """The batch's pairs still waiting on it (not sent elsewhere), newest postings first."""
     query = (

@@ -9,6 +9,7 @@ failed or expired one sends its pairs to the instant path, its reason recorded."
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import dagster as dg
 
@@ -27,6 +28,7 @@ from jobping_dagster.matching.batch import (
     mark_completed,
     mark_submitted,
     pairs_to_batch,
+    release_interrupted_submissions,
     send_to_instant_path,
     start_batch,
     submitted_batches,
@@ -45,6 +47,8 @@ MAX_PAIRS_PER_BATCH = 5000
 # Below this many waiting pairs, a tick waits for more (unless the oldest waits long): fewer,
 # larger files. 1 keeps tests and `make run` simple; the latency is hours anyway.
 MIN_PAIRS_PER_BATCH = 1
+# A batch recorded but still not submitted after this long was cut off by a lost tick.
+SUBMISSION_TIMEOUT = timedelta(minutes=10)
 
 
 def build_batch_scoring_sensor(*, interval_seconds: int) -> dg.SensorDefinition:
@@ -74,6 +78,10 @@ def batch_scoring_sensor(
     client = llm.batch_client()
     now = utcnow()
     engine = app_db.engine()
+    with engine.begin() as conn:
+        interrupted = release_interrupted_submissions(conn, now - SUBMISSION_TIMEOUT, now)
+    if interrupted:
+        context.log.warning(f"{plural(interrupted, 'batch')} left unsubmitted: pairs released")
     submitted = _submit(context, engine, client, mode, now, prefilter)
     runs: list[dg.RunRequest] = []
     new_keys: list[str] = []

@@ -29,7 +29,8 @@ when it completes: on its `fake.batch_polls_to_complete`-th GET (default 1). Wit
 `fake.batch_outcome = "failed"` (or "expired") it ends so instead, without output.
 `fake.batch_line_behaviours[custom_id] = malformed()` answers that line as the behaviour
 says (an error status goes to the batch's error file). Submitted files and batches are in
-`fake.files` and `fake.batches`; batch endpoints do not use the scripted queue.
+`fake.files` and `fake.batches`; `fake.batch_upload_status = 500` fails uploads. Batch
+endpoints do not use the scripted queue.
 
 Scripted behaviours (`fake.enqueue(*behaviours, times=1)`) answer the next requests in order,
 one each; when the queue is empty the default answer returns. Build them with the factories
@@ -252,6 +253,7 @@ class FakeOpenAI:
         self.batch_polls_to_complete = 1
         self.batch_outcome: str = "completed"  # or "failed", "expired"
         self.batch_line_behaviours: dict[str, Behaviour] = {}
+        self.batch_upload_status = 200  # e.g. 500: POST /v1/files fails so
 
     def _cached_tokens(self, prompt: str) -> int:
         """Tokens of `prompt`'s longest prefix shared with a recent prompt, as the provider's
@@ -546,7 +548,10 @@ class _Handler(BaseHTTPRequestHandler):
             if len(self.fake._requests) < MAX_RECORDED_REQUESTS:
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 self.fake._requests.append(RecordedRequest("POST", path, headers, None))
-        if path == "/v1/files":
+        if path == "/v1/files" and self.fake.batch_upload_status >= 400:
+            status = self.fake.batch_upload_status
+            self._send(status, _error_body("upload failed", "server_error"))
+        elif path == "/v1/files":
             fields = _multipart(self.headers.get("content-type", ""), raw)
             data, filename = fields.get("file", (b"", "upload"))
             purpose = fields.get("purpose", (b"", None))[0].decode()
