@@ -82,12 +82,19 @@ def main() -> int:
             )
             for c in rows
         )
+        at_instant_price = sum(
+            dollars(
+                price_for(c.model, prices), c.input_tokens, c.cached_tokens, c.output_tokens, False
+            )
+            for c in rows
+        )
         figures[path] = {
             "calls": len(rows),
             "input_tokens": sum(c.input_tokens for c in rows),
             "cached_tokens": sum(c.cached_tokens for c in rows),
             "output_tokens": sum(c.output_tokens for c in rows),
             "dollars": round(cost, 6),
+            "dollars_at_instant_price": round(at_instant_price, 6),
             "dollars_per_call": round(cost / len(rows), 8) if rows else None,
         }
     instant, batch = figures["instant"], figures["batch"]
@@ -105,6 +112,10 @@ def main() -> int:
             f"${f['dollars']:.6f}  ${f['dollars_per_call'] or 0:.8f}/call"
         )
     print(f"batch / instant dollars per call: {ratio:.3f}" if ratio else "no ratio")
+    print(
+        f"the batch pairs would have cost ${batch['dollars_at_instant_price']:.6f} instantly: "
+        f"${batch['dollars_at_instant_price'] - batch['dollars']:.6f} saved"
+    )
     print(json.dumps({**figures, "batch_to_instant_per_call": round(ratio, 4) if ratio else None}))
     return 0
 
