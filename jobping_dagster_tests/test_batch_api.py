@@ -23,6 +23,7 @@ from jobping_dagster.llm.models import JobForScoring, LLMError, MatchAnalysis
 from jobping_dagster.llm.openai_client import OpenAIClient
 from jobping_dagster.llm.prices import DEFAULT_PRICES, dollars, parse_prices, price_for
 from jobping_dagster.matching.batch import goes_by_batch
+from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.run_once import run_once
 from jobping_dagster.settings import Settings
 from jobping_dagster_tests.builders import user
@@ -240,3 +241,35 @@ def test_a_failed_submission_keeps_the_pairs_for_the_next_batch(batch_settings):
     assert statuses == ["failed", "completed"]
     assert sorted(scored) == sorted(chosen)
     assert batch_calls == waiting
+
+
+def test_a_completed_batch_waits_while_match_runs_are_at_their_limit(batch_settings):
+    settings, fake = batch_settings
+    fake.batch_polls_to_complete = 99  # the pass submits; the batch is still running
+    engine = get_engine(settings.database_url)
+    _seed(engine)
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("batch_scoring_sensor")
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_once(defs, instance, utcnow().date())
+        fake.batch_polls_to_complete = 1
+
+        def tick(**prefilter):
+            resources = {
+                **defs.resources,
+                "prefilter": PrefilterResource(batch_api="shadow", **prefilter),
+            }
+            context = dg.build_sensor_context(
+                instance=instance, resources=resources, definitions=defs
+            )
+            return sensor.evaluate_tick(context)
+
+        assert not tick(max_active_match_runs=0).run_requests  # no room: not even polled
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(llm_batches.c.status)).scalars().all() == ["submitted"]
+        [batch_id] = fake.batches
+        assert fake.batches[batch_id]["status"] == "in_progress"
+        requests = tick().run_requests
+    assert requests and all(
+        r.run_config == {"ops": {"user_job_matches": {"config": {"batch_id": 1}}}} for r in requests
+    )

@@ -38,7 +38,7 @@ from jobping_dagster.matching.pairs import pair_key
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.matching.sensors import PAIRS_PER_RUN, match_job
 from jobping_dagster.matching.store import load_pair_inputs
-from jobping_dagster.partition_status import batched_run_requests
+from jobping_dagster.partition_status import active_run_keys, batched_run_requests
 from jobping_dagster.run_limits import match_run_tags
 from jobping_dagster.wording import plural
 
@@ -88,7 +88,14 @@ def batch_scoring_sensor(
     failed = completed = 0
     with engine.connect() as conn:
         open_batches = submitted_batches(conn)
+    # Backpressure, as for the fan-out: a completed batch waits (at the provider) while
+    # max_active_match_runs match runs are queued or running.
+    busy = active_run_keys(context.instance, match_job.name)
+    room = max(prefilter.max_active_match_runs - len(busy), 0) * PAIRS_PER_RUN
     for row in open_batches:
+        if room <= 0:
+            context.log.info(f"{plural(len(busy), 'match run')} active: batches wait")
+            break
         try:
             status = client.batch_status(row.provider_batch_id)
         except LLMError as error:
@@ -118,6 +125,7 @@ def batch_scoring_sensor(
                 mark_completed(conn, row.id, status, requests[0].run_key if requests else "", now)
                 new_keys += keys
                 runs += requests
+                room -= len(keys)
                 completed += 1
     cursor = json.dumps(
         {"tick": now.isoformat(), "submitted": submitted, "completed": completed, "failed": failed}
