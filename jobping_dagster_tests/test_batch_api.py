@@ -2,7 +2,7 @@
 the real SDK against the fake OpenAI server."""
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import pytest
@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.engine import get_engine, utcnow
 from jobping_dagster.db.schema import (
+    jobs,
     llm_batch_pairs,
     llm_batches,
     llm_calls,
@@ -22,11 +23,12 @@ from jobping_dagster.definitions import build_definitions
 from jobping_dagster.llm.models import JobForScoring, LLMError, MatchAnalysis
 from jobping_dagster.llm.openai_client import OpenAIClient
 from jobping_dagster.llm.prices import DEFAULT_PRICES, dollars, parse_prices, price_for
-from jobping_dagster.matching.batch import goes_by_batch
+from jobping_dagster.matching.batch import BATCH_FAILED, goes_by_batch, pairs_to_batch
+from jobping_dagster.matching.pair_partitions import RETRY_PENDING, pairs_to_fan_out
 from jobping_dagster.matching.resources import PrefilterResource
 from jobping_dagster.run_once import run_once
 from jobping_dagster.settings import Settings
-from jobping_dagster_tests.builders import user
+from jobping_dagster_tests.builders import posting, research, store_postings, user
 from jobping_dagster_tests.fakes.openai_server import FakeOpenAI, malformed
 
 TODAY = date(2026, 12, 4)
@@ -273,3 +275,51 @@ def test_a_completed_batch_waits_while_match_runs_are_at_their_limit(batch_setti
     assert requests and all(
         r.run_config == {"ops": {"user_job_matches": {"config": {"batch_id": 1}}}} for r in requests
     )
+
+
+@pytest.mark.parametrize("mode", ["off", "shadow", "non-urgent"])
+def test_the_fan_out_and_the_batch_sensor_split_the_pairs_as_goes_by_batch_says(engine, mode):
+    now = utcnow()
+    today, past = now.date(), now.date() - timedelta(days=3)
+    store_postings(engine, [posting(n) for n in range(9)], now)
+    research(engine, "acme", now)
+    user_id = user(engine, "ada@example.com")
+    rows = [  # decision, day, run_key
+        ("shadow", today, None),
+        ("shadow", past, None),
+        ("kept", today, None),
+        ("kept", past, None),
+        ("pulled", past, None),
+        ("rerun", past, None),
+        ("kept", past, RETRY_PENDING),  # sent back to run again: instant
+        ("shadow", today, BATCH_FAILED),  # its batch failed: instant
+        ("shadow", today, "batch:7"),  # in a batch: neither
+    ]
+    with engine.begin() as conn:
+        job_ids = sorted(conn.execute(sa.select(jobs.c.id)).scalars())
+        conn.execute(
+            match_candidates.insert(),
+            [
+                dict(
+                    user_id=user_id,
+                    job_id=job_id,
+                    day=day,
+                    decision=decision,
+                    relevance=0.5,
+                    prompt_hash="h",
+                    created_at=now,
+                    run_key=run_key,
+                )
+                for job_id, (decision, day, run_key) in zip(job_ids, rows, strict=True)
+            ],
+        )
+        by_batch = set(pairs_to_batch(conn, mode, now, 100))
+        instant = {(p.user_id, p.job_id) for p in pairs_to_fan_out(conn, now, 100, (), mode)}
+    expected = {
+        (user_id, job_id)
+        for job_id, (decision, day, run_key) in zip(job_ids, rows, strict=True)
+        if run_key is None and goes_by_batch(mode, decision, day, today)
+    }
+    in_batch = {(user_id, job_ids[-1])}
+    assert by_batch == expected
+    assert instant == {(user_id, j) for j in job_ids} - expected - in_batch
