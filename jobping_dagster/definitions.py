@@ -13,6 +13,7 @@ from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.llm.prices import format_prices
 from jobping_dagster.llm.resources import llm_from_settings
 from jobping_dagster.matching.assets import user_job_matches
+from jobping_dagster.matching.batch_sensor import build_batch_scoring_sensor
 from jobping_dagster.matching.candidate_assets import match_candidates, prefilter_recall_estimate
 from jobping_dagster.matching.checks import matches_have_valid_scores_and_analysis
 from jobping_dagster.matching.resources import PrefilterResource
@@ -72,6 +73,7 @@ def build_resources(settings: Settings) -> dict:
             pair_retention_days=settings.pair_retention_days,
             max_active_match_runs=settings.max_active_match_runs,
             llm_prices=format_prices(settings.llm_prices),
+            batch_api=batch_mode(settings),
         ),
     }
 
@@ -110,12 +112,24 @@ def _llm_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
 
 
+def batch_mode(settings: Settings) -> str:
+    """JOBPING_BATCH_API, off unless OpenAI scores (the local scorer has no batch path)."""
+    return settings.batch_api if settings.openai_enabled else "off"
+
+
 def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     interval = settings.sensor_interval_seconds
+    # The batch sensor only exists with the batch path on.
+    batch = (
+        [build_batch_scoring_sensor(interval_seconds=interval)]
+        if batch_mode(settings) != "off"
+        else []
+    )
     return [
         build_candidate_selection_sensor(interval_seconds=interval),
         build_company_research_sensor(interval_seconds=interval),
         build_match_fan_out_sensor(interval_seconds=interval),
+        *batch,
         build_notification_sensor(
             interval_seconds=interval, llm_prices=format_prices(settings.llm_prices)
         ),

@@ -24,6 +24,7 @@ SENSOR_NAMES = (
     "candidate_selection_sensor",
     "company_research_sensor",
     "match_fan_out_sensor",
+    "batch_scoring_sensor",  # only defined with JOBPING_BATCH_API on
     "notification_sensor",
 )
 # Guards against a sensor that keeps asking; a healthy pass needs a handful of ticks.
@@ -59,7 +60,9 @@ def run_once(
     scrape = dg.RunRequest(partition_key=day.isoformat())
     execute_run(defs, instance, "scrape_job", scrape, report, run_config)
     on_step(f"scraped {day}")
-    for sensor in map(defs.resolve_sensor_def, SENSOR_NAMES):
+    defined = {sensor.name for sensor in defs.sensors or []}
+    names = [name for name in SENSOR_NAMES if name in defined]
+    for sensor in map(defs.resolve_sensor_def, names):
         ticks = _drive_sensor(defs, instance, sensor, report, run_config)
         on_step(f"{sensor.name}: {plural(ticks, 'tick')}, runs so far {dict(report.runs)}")
     # The day's account, now that the pass is done (`jobping stats` prints it).
@@ -160,7 +163,8 @@ def execute_run(
         instance=instance,
         partition_key=request.partition_key,
         tags=tags,
-        run_config=run_config,
+        # The request's own config (e.g. a match run that takes a batch's scores) too.
+        run_config={**run_config, **(request.run_config or {})},
         raise_on_error=False,
     )
     report.runs[job_name] += 1

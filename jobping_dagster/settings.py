@@ -26,6 +26,7 @@ from jobping_dagster.users.validation import parse_allowed_hosts
 JOB_SOURCES = ("sample", "jobspy")
 LLM_BACKENDS = ("openai", "local")
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
+BATCH_API_MODES = ("off", "shadow", "non-urgent")
 
 
 class InvalidConfiguration(ValueError):
@@ -125,6 +126,10 @@ class Settings(BaseSettings):
     prefilter_min_relevance: float = _env("JOBPING_PREFILTER_MIN_RELEVANCE", 0.015, ge=0.0, le=0.99)
     pair_retention_days: int = _env("JOBPING_PAIR_RETENTION_DAYS", 14, ge=1, le=3650)
     max_active_match_runs: int = _env("JOBPING_MAX_ACTIVE_MATCH_RUNS", 8, ge=1, le=1000)
+    # Pairs scored through OpenAI's Batch API at half price, hours later: off, shadow (the
+    # shadow sample) or non-urgent (shadow pairs and backfills: pairs of past days).
+    # Only with OpenAI; the local scorer scores everything the instant way.
+    batch_api: Annotated[str, _choice(BATCH_API_MODES)] = _env("JOBPING_BATCH_API", "off")
     # The Dagster webserver's GraphQL endpoint, where the API launches "score this now" runs.
     dagster_graphql_url: str = _env("JOBPING_DAGSTER_GRAPHQL_URL", "http://127.0.0.1:3000/graphql")
     # Email delivery (notify/email.py), read where delivery runs (the code server). Unset

@@ -304,3 +304,40 @@ llm_calls = sa.Table(
     sa.Index("ix_llm_calls_day", "day"),
     sa.Index("ix_llm_calls_user_id_day", "user_id", "day"),
 )
+
+# Jobs submitted to OpenAI's Batch API (matching/batch.py): pairs scored at half price hours
+# later. status: submitted (waiting on the provider), completed (results ready; run_key is
+# the match run that writes them), failed (its pairs went back to the instant path; error
+# says why).
+llm_batches = sa.Table(
+    "llm_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("provider_batch_id", sa.String(100), nullable=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("pair_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("completed_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("output_file_id", sa.String(100), nullable=True),
+    sa.Column("error_file_id", sa.String(100), nullable=True),
+    sa.Column("run_key", sa.String(120), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("submitted_at", sa.DateTime, nullable=False),
+    sa.Column("completed_at", sa.DateTime, nullable=True),
+    sa.Index("ix_llm_batches_status", "status"),
+)
+
+# The pairs of each batch (no foreign key to the pair: the batch's record outlives it).
+llm_batch_pairs = sa.Table(
+    "llm_batch_pairs",
+    metadata,
+    sa.Column(
+        "batch_id",
+        sa.Integer,
+        sa.ForeignKey("llm_batches.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.Integer, primary_key=True),
+)

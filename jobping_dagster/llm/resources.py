@@ -72,6 +72,16 @@ class LLMResource(dg.ConfigurableResource):
         """The user's free-text wish in structured form. Raises LLMError on failure."""
         raise NotImplementedError
 
+    @property
+    def supports_batch(self) -> bool:
+        """Whether non-urgent pairs can go through a Batch API (half price, hours later)."""
+        return False
+
+    def batch_client(self) -> OpenAIClient:
+        """The client whose score_request / submit_batch / batch_status / batch_results
+        serve the batch path (only when supports_batch)."""
+        raise NotImplementedError("this LLM has no batch path")
+
 
 class OpenAIResource(LLMResource):
     """OpenAI structured outputs. Errors arrive as LLMError / QuotaExceededError with a
@@ -108,6 +118,13 @@ class OpenAIResource(LLMResource):
 
     def read_wishes(self, prompt: str, usage: UsageLog | None = None) -> WishProfile:
         return self._get_client().read_wishes(prompt, usage)
+
+    @property
+    def supports_batch(self) -> bool:
+        return True
+
+    def batch_client(self) -> OpenAIClient:
+        return self._get_client()
 
     def _get_client(self) -> OpenAIClient:
         # One client (one connection pool) per resource instance, made on first use. No

@@ -7,11 +7,12 @@ import sqlalchemy as sa
 
 from jobping_dagster.db.resource import AppDatabase
 from jobping_dagster.llm.ledger import SCORE
-from jobping_dagster.llm.models import MatchAnalysis
+from jobping_dagster.llm.models import LLMError, MatchAnalysis
 from jobping_dagster.llm.prompts import MATCH_PROMPT_VERSION
 from jobping_dagster.llm.resources import LLM_POOL, LLMResource
 from jobping_dagster.llm.usage import UsageLog
 from jobping_dagster.llm_batch import LLMBatch, fail_if_any, run_llm_batch
+from jobping_dagster.matching.batch import batch_row
 from jobping_dagster.matching.high_scores import HighScoreOutbox
 from jobping_dagster.matching.metadata import match_metadata, score_distribution
 from jobping_dagster.matching.store import (
@@ -30,6 +31,8 @@ class MatchConfig(dg.Config):
     # Score again pairs already scored with this model and prompt. A run of one single
     # pair always scores again: that is an operator asking for it.
     rescore: bool = False
+    # Take the scores from this batch (llm_batches.id) of the Batch API: no new LLM call.
+    batch_id: int | None = None
 
 
 @dg.asset(
@@ -63,7 +66,7 @@ def user_job_matches(
         inputs, failures = load_pair_inputs(conn, keys)
         skip = (
             set()
-            if config.rescore or len(keys) == 1
+            if config.rescore or len(keys) == 1 or config.batch_id is not None
             else up_to_date_keys(
                 conn, inputs, model=llm.model_name, prompt_version=MATCH_PROMPT_VERSION
             )
@@ -76,7 +79,9 @@ def user_job_matches(
     saver = _MatchSaver(model=llm.model_name, outbox=outbox)
     batch = LLMBatch(
         noun="pairs",
-        call=_scorer(llm),
+        call=_scorer(llm)
+        if config.batch_id is None
+        else _batch_scores(llm, engine, config.batch_id),
         save=saver.save,
         record_failure=record_match_failure,
         stage=SCORE,
@@ -98,6 +103,28 @@ def user_job_matches(
 def _scorer(llm: LLMResource):
     def score(pair: PairInput, usage: UsageLog):
         return llm.score(pair.job, pair.prompt, pair.company, usage)
+
+    return score
+
+
+def _batch_scores(llm: LLMResource, engine: sa.Engine, batch_id: int):
+    """Reads the answers of batch `batch_id` from its output file once; each pair's call
+    returns its answer (or raises why it has none) and logs its usage, marked batch."""
+    with engine.connect() as conn:
+        row = batch_row(conn, batch_id)
+    if row is None or row.status != "completed":
+        raise dg.Failure(f"batch {batch_id} is not a completed batch", allow_retries=False)
+    results = llm.batch_client().batch_results(row.output_file_id, row.error_file_id)
+
+    def score(pair: PairInput, usage: UsageLog):
+        answer, used = results.get(pair.key, (None, None))
+        if used is not None:
+            usage.append(used)
+        if answer is None:
+            raise LLMError(f"no answer in batch {batch_id}", retryable=True)
+        if isinstance(answer, LLMError):
+            raise answer
+        return answer
 
     return score
 

@@ -21,6 +21,7 @@ from jobping_dagster.db.schema import (
     users,
 )
 from jobping_dagster.db.sql import chunks
+from jobping_dagster.matching.batch import not_for_instant_runs
 from jobping_dagster.matching.candidates import PROMPT_LENGTH
 
 # The run key of a pair sent back to the fan-out to run again: its partition is deleted in
@@ -37,11 +38,17 @@ class PairToFanOut:
 
 
 def pairs_to_fan_out(
-    conn: sa.Connection, now: datetime, limit: int, held_users: Collection[int] = ()
+    conn: sa.Connection,
+    now: datetime,
+    limit: int,
+    held_users: Collection[int] = (),
+    batch_mode: str = "off",
 ) -> list[PairToFanOut]:
     """Chosen pairs without a partition whose company research is fresh (the scorer reads
     it): pairs sent back to run again first, then the newest postings. Pairs of
-    `held_users` (past their monthly LLM budget) wait: they can still be pulled."""
+    `held_users` (past their monthly LLM budget) wait: they can still be pulled. Pairs the
+    `batch_mode` (JOBPING_BATCH_API) sends to the Batch API, or in a batch, are left to the
+    batch sensor."""
     query = (
         sa.select(
             match_candidates.c.user_id,
@@ -55,6 +62,7 @@ def pairs_to_fan_out(
         .where(companies.c.info_updated_at >= now - RESEARCH_MAX_AGE)
         .where(users.c.active.is_(True))
         .where(users.c.id.not_in(sorted(held_users)) if held_users else sa.true())
+        .where(not_for_instant_runs(batch_mode, now.date()))
         .order_by(
             sa.case((match_candidates.c.run_key == RETRY_PENDING, 0), else_=1),
             match_candidates.c.job_id.desc(),

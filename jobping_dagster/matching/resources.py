@@ -18,6 +18,8 @@ class PrefilterResource(dg.ConfigurableResource):
     max_active_match_runs: int = 8
     # JOBPING_LLM_PRICES: what users' calls cost, against their monthly budgets.
     llm_prices: str = DEFAULT_PRICES
+    # JOBPING_BATCH_API, "off" unless OpenAI scores: which pairs go through the Batch API.
+    batch_api: str = "off"
 
     def prices(self) -> dict[str, Price]:
         return parse_prices(self.llm_prices)

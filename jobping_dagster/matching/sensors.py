@@ -81,7 +81,9 @@ def match_fan_out_sensor(
     limit = FIRST_TICK_MAX_PAIRS if context.cursor is None else MAX_PAIRS_PER_TICK
     with app_db.engine().begin() as conn:
         held = users_over_budget(conn, now, prefilter.prices())
-        tick = _fan_out(conn, instance, now, min(limit, room * PAIRS_PER_RUN), held)
+        tick = _fan_out(
+            conn, instance, now, min(limit, room * PAIRS_PER_RUN), held, prefilter.batch_api
+        )
         # After this tick's fan-out: a pair sent back now is added again from the next tick.
         tick.sent_back = pairs_to_retry(
             conn,
@@ -152,10 +154,12 @@ class _Tick:
         return requests
 
 
-def _fan_out(conn, instance: dg.DagsterInstance, now, max_pairs: int, held) -> _Tick:
+def _fan_out(
+    conn, instance: dg.DagsterInstance, now, max_pairs: int, held, batch_mode: str = "off"
+) -> _Tick:
     """Up to `max_pairs` pairs ready to score (fresh research), in batched runs; pairs sent
     back run in batches of their own; pairs of `held` users wait."""
-    pairs = pairs_to_fan_out(conn, now, max_pairs, held) if max_pairs else []
+    pairs = pairs_to_fan_out(conn, now, max_pairs, held, batch_mode) if max_pairs else []
     # A pair sent back whose old partition is still there (the tick that deleted it was
     # lost) waits for its deletion: added now, it would keep its old place.
     lingering = [

@@ -22,6 +22,16 @@ request names in `response_format.json_schema.name`:
   present, as strict mode requires), so a test can predict it.
 Any other schema gets a 400.
 
+The Batch API as the SDK uses it: POST /v1/files (multipart, purpose=batch), POST
+/v1/batches, GET /v1/batches/{id}, POST /v1/batches/{id}/cancel, GET /v1/files/{id}/content.
+A batch answers each JSONL line like POST /v1/chat/completions (same score_fn, same usage)
+when it completes: on its `fake.batch_polls_to_complete`-th GET (default 1). With
+`fake.batch_outcome = "failed"` (or "expired") it ends so instead, without output.
+`fake.batch_line_behaviours[custom_id] = malformed()` answers that line as the behaviour
+says (an error status goes to the batch's error file). Submitted files and batches are in
+`fake.files` and `fake.batches`; `fake.batch_upload_status = 500` fails uploads. Batch
+endpoints do not use the scripted queue.
+
 Scripted behaviours (`fake.enqueue(*behaviours, times=1)`) answer the next requests in order,
 one each; when the queue is empty the default answer returns. Build them with the factories
 below: rate_limited, quota_exceeded, server_error, unauthorized, status_error, malformed,
@@ -31,6 +41,7 @@ missing_fields, score_out_of_range, refusal, truncated, slow, drop_connection.
 from __future__ import annotations
 
 import dataclasses
+import email.policy
 import json
 import os
 import re
@@ -39,12 +50,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from jobping_dagster.llm.local.wish_reader import read_wishes_locally
 
 MAX_BODY_BYTES = 2_000_000
+MAX_FILE_BYTES = 100_000_000
 MAX_DELAY_SECONDS = 30.0
 MAX_RECORDED_REQUESTS = 10_000
 
@@ -234,6 +247,13 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
         self._counter = 0
         self._recent_prompts: deque[str] = deque(maxlen=64)
+        # The Batch API.
+        self.files: dict[str, dict] = {}  # id -> {"purpose", "filename", "data": bytes}
+        self.batches: dict[str, dict] = {}  # id -> the batch object (plus "polls")
+        self.batch_polls_to_complete = 1
+        self.batch_outcome: str = "completed"  # or "failed", "expired"
+        self.batch_line_behaviours: dict[str, Behaviour] = {}
+        self.batch_upload_status = 200  # e.g. 500: POST /v1/files fails so
 
     def _cached_tokens(self, prompt: str) -> int:
         """Tokens of `prompt`'s longest prefix shared with a recent prompt, as the provider's
@@ -355,6 +375,96 @@ class FakeOpenAI:
             "system_fingerprint": "fp_fake",
         }
 
+    # The Batch API (called from handler threads).
+
+    def _add_file(self, data: bytes, purpose: str, filename: str) -> dict:
+        with self._lock:
+            file_id = f"file-fake-{len(self.files) + 1}"
+            self.files[file_id] = {"purpose": purpose, "filename": filename, "data": data}
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
+
+    def _create_batch(self, body: dict) -> tuple[int, dict]:
+        input_file_id = body.get("input_file_id")
+        if input_file_id not in self.files:
+            return 400, _error_body("unknown input_file_id", "invalid_request")
+        with self._lock:
+            batch_id = f"batch_fake_{len(self.batches) + 1}"
+            total = len(self.files[input_file_id]["data"].splitlines())
+            self.batches[batch_id] = {
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": body.get("endpoint"),
+                "input_file_id": input_file_id,
+                "completion_window": body.get("completion_window", "24h"),
+                "status": "validating",
+                "output_file_id": None,
+                "error_file_id": None,
+                "created_at": int(time.time()),
+                "request_counts": {"total": total, "completed": 0, "failed": 0},
+                "polls": 0,
+            }
+        return 200, self._batch_view(batch_id)
+
+    def _batch_view(self, batch_id: str) -> dict:
+        return {k: v for k, v in self.batches[batch_id].items() if k != "polls"}
+
+    def _poll_batch(self, batch_id: str) -> tuple[int, dict]:
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return 404, _error_body("no such batch", "not_found")
+        if batch["status"] in ("validating", "in_progress"):
+            batch["polls"] += 1
+            if batch["polls"] >= self.batch_polls_to_complete:
+                self._finish_batch(batch)
+            else:
+                batch["status"] = "in_progress"
+        return 200, self._batch_view(batch_id)
+
+    def _finish_batch(self, batch: dict) -> None:
+        if self.batch_outcome != "completed":
+            batch["status"] = self.batch_outcome
+            batch[f"{self.batch_outcome}_at"] = int(time.time())
+            return
+        outputs, errors = [], []
+        for number, raw in enumerate(self.files[batch["input_file_id"]]["data"].splitlines()):
+            line = json.loads(raw)
+            custom_id = line["custom_id"]
+            behaviour = self.batch_line_behaviours.get(custom_id, Behaviour())
+            if behaviour.status >= 400:
+                status, payload = behaviour.status, {"error": dict(behaviour.error or {})}
+            else:
+                status, payload = self._completion(line["body"], behaviour)
+            out = {
+                "id": f"batch_req_{number}",
+                "custom_id": custom_id,
+                "response": {"status_code": status, "request_id": "req_fake", "body": payload},
+                "error": None,
+            }
+            (outputs if status == 200 else errors).append(json.dumps(out))
+        batch["status"] = "completed"
+        batch["completed_at"] = int(time.time())
+        batch["request_counts"]["completed"] = len(outputs)
+        batch["request_counts"]["failed"] = len(errors)
+        for lines, field_name in ((outputs, "output_file_id"), (errors, "error_file_id")):
+            if lines:
+                data = ("\n".join(lines) + "\n").encode()
+                batch[field_name] = self._add_file(data, "batch_output", "out.jsonl")["id"]
+
+    def _cancel_batch(self, batch_id: str) -> tuple[int, dict]:
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return 404, _error_body("no such batch", "not_found")
+        batch["status"] = "cancelled"
+        return 200, self._batch_view(batch_id)
+
 
 def _tokens(text: str) -> int:
     """About four characters a token, as OpenAI's tokenizers average on English."""
@@ -369,6 +479,19 @@ CACHE_STEP_TOKENS = 128
 
 def _error_body(message: str, code: str | None) -> dict:
     return {"error": {"message": message, "type": code, "param": None, "code": code}}
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[bytes, str | None]]:
+    """name -> (bytes, filename) of a multipart/form-data body."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"content-type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[name] = (part.get_payload(decode=True) or b"", part.get_filename())
+    return fields
 
 
 class _Server(ThreadingHTTPServer):
@@ -386,6 +509,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
+        if self.path.startswith(("/v1/files", "/v1/batches")) and length <= MAX_FILE_BYTES:
+            self._batch_post(self.rfile.read(length))
+            return
         if length > MAX_BODY_BYTES:
             self._send(413, _error_body("request too large", "too_large"))
             return
@@ -416,8 +542,47 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = self.fake._completion(body, behaviour)
             self._send(status, payload, behaviour.headers)
 
+    def _batch_post(self, raw: bytes) -> None:
+        path = self.path.rstrip("/")
+        with self.fake._lock:
+            if len(self.fake._requests) < MAX_RECORDED_REQUESTS:
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                self.fake._requests.append(RecordedRequest("POST", path, headers, None))
+        if path == "/v1/files" and self.fake.batch_upload_status >= 400:
+            status = self.fake.batch_upload_status
+            self._send(status, _error_body("upload failed", "server_error"))
+        elif path == "/v1/files":
+            fields = _multipart(self.headers.get("content-type", ""), raw)
+            data, filename = fields.get("file", (b"", "upload"))
+            purpose = fields.get("purpose", (b"", None))[0].decode()
+            self._send(200, self.fake._add_file(data, purpose, filename or "upload"))
+        elif path == "/v1/batches":
+            self._send(*self.fake._create_batch(json.loads(raw or b"{}")))
+        elif re.fullmatch(r"/v1/batches/[^/]+/cancel", path):
+            self._send(*self.fake._cancel_batch(path.split("/")[3]))
+        else:
+            self._send(404, _error_body(f"unknown path {self.path}", "not_found"))
+
     def do_GET(self) -> None:
-        self._send(404, _error_body("only POST /v1/chat/completions is served", "not_found"))
+        path = self.path.rstrip("/")
+        with self.fake._lock:
+            if len(self.fake._requests) < MAX_RECORDED_REQUESTS:
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                self.fake._requests.append(RecordedRequest("GET", path, headers, None))
+        found = re.fullmatch(r"/v1/batches/([^/]+)", path)
+        if found:
+            self._send(*self.fake._poll_batch(found.group(1)))
+            return
+        found = re.fullmatch(r"/v1/files/([^/]+)/content", path)
+        if found and found.group(1) in self.fake.files:
+            data = self.fake.files[found.group(1)]["data"]
+            self.send_response(200)
+            self.send_header("content-type", "application/octet-stream")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self._send(404, _error_body(f"unknown path {self.path}", "not_found"))
 
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
