@@ -47,7 +47,7 @@ def main() -> int:
         env = {
             "JOBPING_HOME": home,
             "JOBPING_DATABASE_URL": url,
-            "OPENAI_API_KEY": "sk-bench-not-a-real-key",
+            "OPENAI_API_KEY": "fake-benchmark-key",
             "OPENAI_BASE_URL": fake.base_url,
             "JOBPING_BATCH_API": "shadow",
             "JOBPING_PREFILTER_SHADOW_RATE": str(args.shadow_rate),

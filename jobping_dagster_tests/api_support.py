@@ -12,7 +12,7 @@ from jobping_dagster.api.app import create_app
 from jobping_dagster.settings import Settings
 
 PASSWORD = "a long enough passphrase"
-WEBHOOK = "https://discord.com/api/webhooks/123456789012345678/s3cret-webhook-token"
+WEBHOOK = "https://discord.com/api/webhooks/123456789012345678/example-token-for-tests"
 
 
 def api_client(engine: sa.Engine, home: Path, **env: str) -> TestClient:

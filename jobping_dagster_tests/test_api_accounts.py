@@ -62,7 +62,7 @@ def test_sign_up_answers_a_session_and_keeps_only_a_hash(client, engine):
     assert body["user"]["email"] == "ada@example.com"
     assert body["user"]["min_score"] == 75
     assert body["user"]["discord_webhook"] == "https://discord.com/api/webhooks/1234…/****"
-    assert "s3cret-webhook-token" not in answer.text
+    assert "example-token-for-tests" not in answer.text
     assert PASSWORD not in answer.text
     cookies = answer.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith("jobping_session="))
@@ -229,7 +229,7 @@ def test_settings_change_with_the_same_checks_as_the_cli(client):
     )
     assert changed.status_code == 200
     assert changed.json()["prompt"] == "Data engineering in Berlin"
-    assert "s3cret" not in changed.text
+    assert "example-token-for-tests" not in changed.text
     refused = client.patch(
         "/api/me",
         headers=headers,
@@ -325,7 +325,7 @@ def test_no_secret_reaches_the_logs(client, caplog):
     client.post("/api/login", json={"email": "ada@example.com", "password": "wrong password!"})
     client.patch("/api/me", headers=headers, json={"discord_webhook": WEBHOOK + "x"})
     token = headers["Authorization"].split()[1]
-    for secret in ("s3cret-webhook-token", PASSWORD, "wrong password!", token, "$argon2id$"):
+    for secret in ("example-token-for-tests", PASSWORD, "wrong password!", token, "$argon2id$"):
         assert secret not in caplog.text
 
 
@@ -376,11 +376,11 @@ def test_with_openai_the_wish_is_read_by_the_model(engine, tmp_path, monkeypatch
     from jobping_dagster_tests.fakes.openai_server import FakeOpenAI
 
     with FakeOpenAI() as openai:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-key-for-the-api")
+        monkeypatch.setenv("OPENAI_API_KEY", "fake-key-for-the-api")
         with api_client(
             engine,
             tmp_path,
-            OPENAI_API_KEY="sk-fake-key-for-the-api",
+            OPENAI_API_KEY="fake-key-for-the-api",
             OPENAI_BASE_URL=openai.base_url,
             JOBPING_LLM="openai",
         ) as client:
@@ -388,7 +388,7 @@ def test_with_openai_the_wish_is_read_by_the_model(engine, tmp_path, monkeypatch
             answer = client.get("/api/me/wishes", headers=headers)
         assert answer.status_code == 200, answer.text
         assert answer.json()["reader"].startswith("gpt-4o-mini")
-        assert "sk-fake-key-for-the-api" not in answer.text
+        assert "fake-key-for-the-api" not in answer.text
         assert openai.requests, "the wish was read by the (fake) model"
 
 

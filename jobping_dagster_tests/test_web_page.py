@@ -527,7 +527,7 @@ def test_errors_show_where_they_belong_and_fit_a_phone(web, served, screens):
 
     # The webhook: kept masked (its token never shown), removable; a bad one is refused
     # under its field.
-    token = "s3cret-webhook-token"
+    token = "example-token-for-tests"
     page.fill("#wish-min-score", "70")
     page.fill("#wish-webhook", f"https://discord.com/api/webhooks/123456789012345678/{token}")
     page.click("#wish-form button[type=submit]")

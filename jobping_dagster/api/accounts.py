@@ -16,6 +16,7 @@ from jobping_dagster.api.security import (
 )
 from jobping_dagster.matching.wishes import current_wishes
 from jobping_dagster.notify.policy import chosen_channels
+from jobping_dagster.users.delivery_settings import mask_url
 from jobping_dagster.users.passwords import hash_password, password_matches, validate_password
 from jobping_dagster.users.store import (
     UserChanges,
@@ -25,12 +26,7 @@ from jobping_dagster.users.store import (
     remove_user,
     update_user,
 )
-from jobping_dagster.users.validation import (
-    InvalidSetting,
-    mask_url,
-    mask_webhook,
-    validate_email,
-)
+from jobping_dagster.users.validation import InvalidSetting, mask_webhook, validate_email
 
 router = APIRouter(prefix="/api", tags=["account"])
 

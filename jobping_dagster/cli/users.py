@@ -14,6 +14,7 @@ from jobping_dagster.cli.wishes import describe_user
 from jobping_dagster.llm.resources import llm_outside_dagster
 from jobping_dagster.notify.policy import chosen_channels
 from jobping_dagster.settings import Settings
+from jobping_dagster.users.delivery_settings import mask_url
 from jobping_dagster.users.passwords import hash_password, validate_password
 from jobping_dagster.users.store import (
     UserChanges,
@@ -24,7 +25,7 @@ from jobping_dagster.users.store import (
     set_password_hash,
     update_user,
 )
-from jobping_dagster.users.validation import mask_url, mask_webhook
+from jobping_dagster.users.validation import mask_webhook
 
 PROMPT_SHOWN_CHARS = 110
 

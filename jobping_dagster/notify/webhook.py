@@ -32,13 +32,12 @@ from urllib.parse import urlsplit
 
 from jobping_dagster.notify.model import DeliveryResult
 from jobping_dagster.notify.outbox import Recipient
-from jobping_dagster.users.validation import (
-    InvalidSetting,
+from jobping_dagster.users.delivery_settings import (
     UnsafeAddress,
-    _is_allowed,
     resolve_public,
     validate_generic_webhook_url,
 )
+from jobping_dagster.users.validation import InvalidSetting, _is_allowed
 
 USER_AGENT = "JobPing-Webhook/1"
 _RETRY_STATUSES = {408, 425, 429}

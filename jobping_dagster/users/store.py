@@ -19,19 +19,21 @@ from jobping_dagster.db.schema import (
     user_wishes,
     users,
 )
-from jobping_dagster.users.validation import (
-    InvalidSetting,
+from jobping_dagster.users.delivery_settings import (
     validate_channels,
     validate_daily_cap,
-    validate_email,
     validate_generic_webhook_url,
     validate_instant_score,
     validate_llm_budget,
-    validate_min_score,
-    validate_prompt,
     validate_quiet_hours,
     validate_timezone,
     validate_webhook_secret,
+)
+from jobping_dagster.users.validation import (
+    InvalidSetting,
+    validate_email,
+    validate_min_score,
+    validate_prompt,
     validate_webhook_url,
 )
 
