@@ -64,6 +64,24 @@ def batch_run_config(batch_id: int) -> dict:
     return {"ops": {"user_job_matches": {"config": {"batch_id": batch_id}}}}
 
 
+def _collect(conn, batch_id: int, status, now) -> tuple[list[str], list[dg.RunRequest]]:
+    """A completed batch: its pairs' keys and the match runs (PAIRS_PER_RUN pairs each) that
+    take their scores from it, each pair marked with its run's key."""
+    pairs = batch_pairs(conn, batch_id)
+    keys = [pair_key(*pair) for pair in pairs]
+    requests = [
+        request.with_replaced_attrs(run_config=batch_run_config(batch_id))
+        for request in batched_run_requests(
+            keys, PAIRS_PER_RUN, f"match-batch-{batch_id}", match_run_tags
+        )
+    ]
+    starts = range(0, len(pairs), PAIRS_PER_RUN)
+    for start, request in zip(starts, requests, strict=True):
+        mark_fanned_out(conn, pairs[start : start + PAIRS_PER_RUN], request.run_key, now)
+    mark_completed(conn, batch_id, status, requests[0].run_key if requests else "", now)
+    return keys, requests
+
+
 def batch_scoring_sensor(
     context: dg.SensorEvaluationContext,
     app_db: AppDatabase,
@@ -109,20 +127,7 @@ def batch_scoring_sensor(
                 )
                 failed += 1
             elif status.status in DONE_STATUSES:
-                pairs = batch_pairs(conn, row.id)
-                keys = [pair_key(*pair) for pair in pairs]
-                requests = batched_run_requests(
-                    keys, PAIRS_PER_RUN, f"match-batch-{row.id}", match_run_tags
-                )
-                requests = [
-                    r.with_replaced_attrs(run_config=batch_run_config(row.id)) for r in requests
-                ]
-                starts = range(0, len(pairs), PAIRS_PER_RUN)
-                for start, request in zip(starts, requests, strict=True):
-                    mark_fanned_out(
-                        conn, pairs[start : start + PAIRS_PER_RUN], request.run_key, now
-                    )
-                mark_completed(conn, row.id, status, requests[0].run_key if requests else "", now)
+                keys, requests = _collect(conn, row.id, status, now)
                 new_keys += keys
                 runs += requests
                 room -= len(keys)

@@ -100,15 +100,7 @@ def match_fan_out_sensor(
         waiting = waiting_pairs(conn)
         skipped_users = users_without_prompt(conn)
 
-    if skipped_users:
-        context.log.info(f"{plural(skipped_users, 'active user')} without a prompt: skipped")
-    if held:
-        context.log.info(
-            f"{plural(len(held), 'user')} past their monthly LLM budget: their pairs wait "
-            "for an on-demand pull"
-        )
-    if not room:
-        context.log.info(f"{plural(len(busy), 'match run')} active: no new runs (backpressure)")
+    _say_who_waits(context, skipped_users, len(held), 0 if room else len(busy))
     cursor = json.dumps(
         {
             "tick": now.isoformat(),
@@ -130,6 +122,18 @@ def match_fan_out_sensor(
     return dg.SensorResult(
         run_requests=tick.runs, dynamic_partitions_requests=partition_requests, cursor=cursor
     )
+
+
+def _say_who_waits(context, without_prompt: int, over_budget: int, busy_runs: int) -> None:
+    if without_prompt:
+        context.log.info(f"{plural(without_prompt, 'active user')} without a prompt: skipped")
+    if over_budget:
+        context.log.info(
+            f"{plural(over_budget, 'user')} past their monthly LLM budget: their pairs wait "
+            "for an on-demand pull"
+        )
+    if busy_runs:
+        context.log.info(f"{plural(busy_runs, 'match run')} active: no new runs (backpressure)")
 
 
 @dataclass
